@@ -1,0 +1,103 @@
+"""Configuration: `HOOKLINE_*` environment variables, a `.env` file, or keyword arguments."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIN_ADMIN_KEY_LENGTH = 16
+DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+
+
+class Settings(BaseSettings):
+    """Every setting hookline reads, with its default. See docs/configuration.md."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HOOKLINE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str = "sqlite:///./hookline.db"
+    admin_key: SecretStr | None = None
+
+    # Delivery
+    retry_schedule: Annotated[tuple[float, ...], NoDecode] = DEFAULT_RETRY_SCHEDULE
+    request_timeout: float = Field(default=15.0, gt=0, le=300)
+    retry_after_max: float = Field(default=3600.0, ge=0)
+    lease_seconds: float | None = Field(default=None, gt=0)
+    worker_concurrency: int = Field(default=256, ge=1, le=10_000)
+    claim_batch_size: int = Field(default=200, ge=1, le=5_000)
+    poll_interval: float = Field(default=1.0, gt=0, le=60)
+    max_response_body_bytes: int = Field(default=20_000, ge=0, le=1_000_000)
+    max_payload_bytes: int = Field(default=256 * 1024, ge=1024)
+
+    # Network policy: --dev allows plain http and private/loopback targets.
+    dev: bool = False
+
+    # Ingest
+    tenant_keys_can_send: bool = False
+    ingest_batch_size: int = Field(default=500, ge=1, le=10_000)
+    idempotency_ttl: float = Field(default=24 * 3600.0, gt=0)
+
+    # HTTP server
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    @field_validator("admin_key", mode="before")
+    @classmethod
+    def _blank_key_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("admin_key")
+    @classmethod
+    def _check_admin_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_ADMIN_KEY_LENGTH:
+            raise ValueError(
+                f"HOOKLINE_ADMIN_KEY must be at least {MIN_ADMIN_KEY_LENGTH} characters; "
+                "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return value
+
+    @field_validator("retry_schedule", mode="before")
+    @classmethod
+    def _parse_schedule(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            try:
+                return tuple(float(p) for p in parts)
+            except ValueError:
+                raise ValueError(
+                    f"HOOKLINE_RETRY_SCHEDULE must be comma-separated seconds such as "
+                    f"'5,300,1800'; got {value!r}"
+                ) from None
+        return value
+
+    @field_validator("retry_schedule")
+    @classmethod
+    def _check_schedule(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(delay < 0 for delay in value):
+            raise ValueError("HOOKLINE_RETRY_SCHEDULE delays must not be negative")
+        return value
+
+    @model_validator(mode="after")
+    def _check_lease(self) -> Settings:
+        if self.lease_seconds is not None and self.lease_seconds <= self.request_timeout:
+            raise ValueError(
+                f"HOOKLINE_LEASE_SECONDS ({self.lease_seconds}) must be longer than "
+                f"HOOKLINE_REQUEST_TIMEOUT ({self.request_timeout}), or a delivery still in "
+                "flight could be claimed by a second worker"
+            )
+        return self
+
+    @property
+    def max_attempts(self) -> int:
+        """The first attempt plus one per entry in the retry schedule."""
+        return len(self.retry_schedule) + 1
+
+    @property
+    def lease(self) -> float:
+        """How long a claimed delivery stays invisible to other workers."""
+        if self.lease_seconds is not None:
+            return self.lease_seconds
+        return self.request_timeout * 2 + 5.0

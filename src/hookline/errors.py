@@ -1,0 +1,58 @@
+"""One exception tree. Every error a person can cause says what to fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HooklineError(Exception):
+    """Base of every error hookline raises on purpose."""
+
+    status = 500
+    title = "Internal error"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class InvalidInput(HooklineError):
+    status = 422
+    title = "Invalid input"
+
+
+class NotFound(HooklineError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(HooklineError):
+    status = 409
+    title = "Conflict"
+
+
+class PayloadTooLarge(HooklineError):
+    status = 413
+    title = "Payload too large"
+
+
+class Unauthorized(HooklineError):
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(HooklineError):
+    status = 403
+    title = "Forbidden"
+
+
+class Unavailable(HooklineError):
+    """hookline cannot take the request right now (for instance, it is shutting down)."""
+
+    status = 503
+    title = "Service unavailable"
+
+
+class ConfigurationError(HooklineError):
+    title = "Configuration error"

@@ -1,0 +1,235 @@
+"""The records the service layer returns and the inputs it accepts; the HTTP API, the CLI and
+the Python client all speak these shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+T = TypeVar("T")
+
+EVENT_TYPE_PATTERN = r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$"
+EventTypeName = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=128, pattern=EVENT_TYPE_PATTERN
+    ),
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=256)]
+RequiredName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)
+]
+Description = Annotated[str, StringConstraints(max_length=4000)]
+WebhookFormat = Literal["standard"]
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Trigger(StrEnum):
+    SCHEDULED = "scheduled"
+    MANUAL = "manual"
+    TEST = "test"
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list, newest first; pass `next_cursor` as `cursor` for the next page."""
+
+    data: list[T]
+    next_cursor: str | None = None
+
+
+# --- records --------------------------------------------------------------------------------
+
+
+class Tenant(Record):
+    id: str
+    uid: str | None
+    name: str
+    max_webhooks: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class EventType(Record):
+    name: str
+    description: str
+    json_schema: dict[str, Any] | None = Field(alias="schema", serialization_alias="schema")
+    archived: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class Webhook(Record):
+    id: str
+    tenant_id: str
+    name: str
+    url: str
+    description: str
+    event_types: list[str]
+    filter: dict[str, Any] | None
+    headers: dict[str, str]
+    format: str
+    is_active: bool
+    disabled_reason: str | None
+    rate_limit_per_minute: int | None
+    created_at: datetime
+    updated_at: datetime
+    last_triggered_at: datetime | None
+    success_count: int
+    failure_count: int
+    consecutive_failures: int
+
+
+class WebhookWithSecret(Webhook):
+    """Returned by create and rotate only: the one time the secret is shown."""
+
+    secret: str
+
+
+class Event(Record):
+    id: str
+    type: str
+    tenant_id: str | None
+    data: Any
+    created_at: datetime
+
+
+class SentEvent(Event):
+    deliveries: int = Field(description="How many deliveries the fan-out created.")
+    duplicate: bool = Field(
+        default=False,
+        description="True when an earlier send with this idempotency key is replayed.",
+    )
+
+
+class Delivery(Record):
+    id: str
+    event_id: str
+    webhook_id: str
+    event_type: str
+    status: DeliveryStatus
+    attempt_count: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class Attempt(Record):
+    id: str
+    delivery_id: str
+    number: int
+    status_code: int | None
+    latency_ms: int
+    response_body: str
+    error: str | None
+    trigger: Trigger
+    created_at: datetime
+
+
+class ApiKey(Record):
+    id: str
+    tenant_id: str | None
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class CreatedApiKey(ApiKey):
+    """Returned once, when the key is made: the full key is never stored or shown again."""
+
+    key: str
+
+
+# --- inputs ---------------------------------------------------------------------------------
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class TenantCreate(Input):
+    name: RequiredName
+    uid: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+        | None
+    ) = None
+    max_webhooks: int = Field(default=100, ge=0, le=100_000)
+
+
+class TenantUpdate(Input):
+    name: RequiredName | None = None
+    uid: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+        | None
+    ) = None
+    max_webhooks: int | None = Field(default=None, ge=0, le=100_000)
+
+
+class ApiKeyCreate(Input):
+    name: Name = ""
+
+
+class EventTypeCreate(Input):
+    name: EventTypeName
+    description: Description = ""
+    json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+
+
+class WebhookCreate(Input):
+    url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    tenant_id: str | None = Field(
+        default=None, description="Required with an admin key; implied by a tenant key."
+    )
+    name: Name = ""
+    description: Description = ""
+    event_types: list[EventTypeName] = Field(
+        default_factory=list, description="Subscribed event types; empty means every type."
+    )
+    filter: dict[str, Any] | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    format: WebhookFormat = "standard"
+    is_active: bool = True
+    secret: str | None = Field(
+        default=None, description="Bring your own `whsec_...` secret; generated when omitted."
+    )
+    rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
+
+
+class WebhookUpdate(Input):
+    """Only the fields present are changed."""
+
+    url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] | None = None
+    name: Name | None = None
+    description: Description | None = None
+    event_types: list[EventTypeName] | None = None
+    filter: dict[str, Any] | None = None
+    headers: dict[str, str] | None = None
+    format: WebhookFormat | None = None
+    is_active: bool | None = None
+    rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
+
+
+class EventSend(Input):
+    type: EventTypeName
+    data: dict[str, Any]
+    tenant_id: str | None = Field(
+        default=None, description="The tenant whose webhooks receive it; omit to broadcast."
+    )
+    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None

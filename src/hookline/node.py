@@ -1,0 +1,109 @@
+"""A hookline node: the store, the service layer, ingest and the delivery worker in one process.
+
+This is also the embedded library:
+
+    async with Hookline(Settings(database_url="sqlite:///hooks.db")) as hookline:
+        await hookline.service.events.send(EventSend(type="order.filled", data={...}))
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+
+from hookline.auth import Authenticator
+from hookline.catalog import EventCatalog
+from hookline.config import Settings
+from hookline.ingest import Ingestor
+from hookline.schedule import RetryPolicy
+from hookline.service import Service
+from hookline.ssrf import NetworkPolicy
+from hookline.store import Database
+from hookline.store.migrate import upgrade
+from hookline.transport import Transport
+from hookline.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+def network_policy(settings: Settings) -> NetworkPolicy:
+    if settings.dev:
+        return NetworkPolicy.development()
+    return NetworkPolicy()
+
+
+class Hookline:
+    def __init__(self, settings: Settings | None = None, *, run_worker: bool = True) -> None:
+        self.settings = settings = settings or Settings()
+        self.db = Database(settings.database_url)
+        self.policy = network_policy(settings)
+        self.catalog = EventCatalog(self.db)
+        self.worker: Worker | None = None
+        if run_worker:
+            self.worker = Worker(
+                self.db,
+                Transport(
+                    timeout=settings.request_timeout,
+                    max_body_bytes=settings.max_response_body_bytes,
+                    policy=self.policy,
+                    max_connections=settings.worker_concurrency,
+                ),
+                RetryPolicy(
+                    schedule=settings.retry_schedule, retry_after_max=settings.retry_after_max
+                ),
+                concurrency=settings.worker_concurrency,
+                batch_size=settings.claim_batch_size,
+                lease=settings.lease,
+                poll_interval=settings.poll_interval,
+            )
+        self.ingestor = Ingestor(
+            self.db,
+            self.catalog,
+            max_payload_bytes=settings.max_payload_bytes,
+            idempotency_ttl=settings.idempotency_ttl,
+            max_batch=settings.ingest_batch_size,
+            on_commit=self._wake_worker,
+        )
+        self.service = Service(
+            self.db,
+            catalog=self.catalog,
+            ingestor=self.ingestor,
+            policy=self.policy,
+            on_requeue=self._wake_worker,
+        )
+        admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
+        self.authenticator = Authenticator(self.db, admin_key)
+
+    def _wake_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.wake()
+
+    async def check_database(self) -> None:
+        """Raise if the database cannot answer a trivial query."""
+        await self.db.ping()
+
+    async def start(self, *, migrate: bool = True) -> None:
+        if migrate:
+            await upgrade(self.db)
+        self.ingestor.start()
+        if self.worker is not None:
+            await self.worker.start()
+
+    async def stop(self) -> None:
+        """Stop taking events, let in-flight deliveries finish and be recorded, close the store."""
+        await self.ingestor.close()
+        if self.worker is not None:
+            await self.worker.stop()
+        await self.db.close()
+
+    async def __aenter__(self) -> Hookline:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()

@@ -1,0 +1,42 @@
+"""The service layer: every rule about tenants, keys, event types, webhooks, events and
+deliveries. The HTTP API, the CLI and the embedded library are thin faces over it.
+
+Methods that read or change one tenant's resources take `tenant`: None for an admin (everything
+is visible), or the calling tenant's id, in which case another tenant's resources do not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hookline.catalog import EventCatalog
+from hookline.ingest import Ingestor
+from hookline.service.deliveries import Deliveries
+from hookline.service.event_types import EventTypes
+from hookline.service.events import Events
+from hookline.service.keys import Keys
+from hookline.service.tenants import Tenants
+from hookline.service.webhooks import Webhooks
+from hookline.ssrf import NetworkPolicy
+from hookline.store import Database
+
+
+class Service:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        catalog: EventCatalog,
+        ingestor: Ingestor,
+        policy: NetworkPolicy,
+        on_requeue: Callable[[], None],
+    ) -> None:
+        self.tenants = Tenants(db)
+        self.keys = Keys(db)
+        self.event_types = EventTypes(db, catalog)
+        self.webhooks = Webhooks(db, catalog, policy)
+        self.events = Events(db, ingestor)
+        self.deliveries = Deliveries(db, on_requeue=on_requeue)
+
+
+__all__ = ["Service"]

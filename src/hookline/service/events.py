@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from hookline.ingest import Ingestor
+from hookline.models import Delivery, Event, EventSend, Page, SentEvent
+from hookline.service.common import clamp_limit, found
+from hookline.store import Database
+from hookline.store import deliveries as delivery_rows
+from hookline.store import events as event_rows
+
+
+class Events:
+    def __init__(self, db: Database, ingestor: Ingestor) -> None:
+        self._db = db
+        self._ingestor = ingestor
+
+    async def send(self, spec: EventSend, *, idempotency_key: str | None = None) -> SentEvent:
+        """Store an event and fan it out; returns once it is committed. An `Idempotency-Key`
+        header (`idempotency_key`) wins over the body's field."""
+        return await self._ingestor.send(
+            spec.type,
+            spec.data,
+            tenant_id=spec.tenant_id,
+            idempotency_key=idempotency_key or spec.idempotency_key,
+        )
+
+    async def get(self, event_id: str, *, tenant: str | None) -> Event:
+        async with self._db.read() as conn:
+            return found(await event_rows.get(conn, event_id, tenant_id=tenant), "event", event_id)
+
+    async def list(
+        self,
+        *,
+        tenant: str | None,
+        event_type: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[Event]:
+        async with self._db.read() as conn:
+            return await event_rows.page(
+                conn,
+                tenant_id=tenant,
+                event_type=event_type,
+                limit=clamp_limit(limit),
+                cursor=cursor,
+            )
+
+    async def deliveries(
+        self,
+        event_id: str,
+        *,
+        tenant: str | None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[Delivery]:
+        async with self._db.read() as conn:
+            # A tenant sees a broadcast event through its own deliveries only.
+            if tenant is None:
+                found(await event_rows.get(conn, event_id, tenant_id=None), "event", event_id)
+            page = await delivery_rows.page(
+                conn, tenant_id=tenant, event_id=event_id, limit=clamp_limit(limit), cursor=cursor
+            )
+        if tenant is not None and not page.data and cursor is None:
+            await self.get(event_id, tenant=tenant)  # 404 unless it is the tenant's own event
+        return page

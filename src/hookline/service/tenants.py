@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from hookline import ids
+from hookline.models import Page, Tenant, TenantCreate, TenantUpdate
+from hookline.service.common import (
+    clamp_limit,
+    conflict_on_duplicate,
+    found,
+    now,
+    resolve_tenant,
+)
+from hookline.store import Database
+from hookline.store import tenants as tenant_rows
+
+
+class Tenants:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(self, spec: TenantCreate) -> Tenant:
+        at = now()
+        taken = f"a tenant with uid {spec.uid!r} already exists"
+        async with conflict_on_duplicate(taken), self._db.write() as conn:
+            return await tenant_rows.insert_one(
+                conn,
+                {
+                    "id": ids.new_id(ids.TENANT, at),
+                    "uid": spec.uid,
+                    "name": spec.name,
+                    "max_webhooks": spec.max_webhooks,
+                    "created_at": at,
+                    "updated_at": at,
+                },
+            )
+
+    async def resolve(self, ref: str) -> str:
+        """The id of the tenant whose id or uid is `ref`."""
+        async with self._db.read() as conn:
+            return await resolve_tenant(conn, ref)
+
+    async def get(self, ref: str) -> Tenant:
+        async with self._db.read() as conn:
+            tenant = await tenant_rows.get(conn, await resolve_tenant(conn, ref))
+        return found(tenant, "tenant", ref)
+
+    async def list(self, *, limit: int | None = None, cursor: str | None = None) -> Page[Tenant]:
+        async with self._db.read() as conn:
+            return await tenant_rows.page(conn, limit=clamp_limit(limit), cursor=cursor)
+
+    async def update(self, ref: str, spec: TenantUpdate) -> Tenant:
+        values = spec.model_dump(exclude_unset=True)
+        if "name" in values and values["name"] is None:
+            del values["name"]
+        if "max_webhooks" in values and values["max_webhooks"] is None:
+            del values["max_webhooks"]
+        values["updated_at"] = now()
+        taken = f"a tenant with uid {spec.uid!r} already exists"
+        async with conflict_on_duplicate(taken), self._db.write() as conn:
+            updated = await tenant_rows.update_one(conn, await resolve_tenant(conn, ref), values)
+        return found(updated, "tenant", ref)
+
+    async def delete(self, ref: str) -> None:
+        """Delete a tenant with its keys, webhooks, events and deliveries."""
+        async with self._db.write() as conn:
+            await tenant_rows.delete_one(conn, await resolve_tenant(conn, ref))

@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+import re
+
+from hookline import ids, signing
+from hookline.catalog import EventCatalog
+from hookline.errors import Forbidden, InvalidInput
+from hookline.models import Page, Webhook, WebhookCreate, WebhookUpdate, WebhookWithSecret
+from hookline.service.common import clamp_limit, found, now, resolve_tenant
+from hookline.ssrf import NetworkPolicy, check_url
+from hookline.store import Database
+from hookline.store import tenants as tenant_rows
+from hookline.store import webhooks as webhook_rows
+
+MAX_HEADERS = 20
+MAX_HEADER_BYTES = 8 * 1024
+_TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+# Headers hookline sets itself, or that belong to the connection rather than the message.
+RESERVED_HEADERS = frozenset(
+    {
+        "connection",
+        "content-encoding",
+        "content-length",
+        "content-type",
+        "host",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "user-agent",
+        "webhook-id",
+        "webhook-signature",
+        "webhook-timestamp",
+        "x-webhook-event",
+    }
+)
+
+
+def check_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Custom headers sent with every delivery: valid names, no line breaks, none of ours."""
+    if len(headers) > MAX_HEADERS:
+        raise InvalidInput(f"headers: at most {MAX_HEADERS} custom headers; got {len(headers)}")
+    size = 0
+    for name, value in headers.items():
+        if not _TOKEN.match(name):
+            raise InvalidInput(f"headers: {name!r} is not a valid HTTP header name")
+        if name.lower() in RESERVED_HEADERS:
+            raise InvalidInput(
+                f"headers: {name!r} is set by hookline or by HTTP itself and cannot be overridden"
+            )
+        if "\r" in value or "\n" in value or "\x00" in value:
+            raise InvalidInput(f"headers: the value of {name!r} must not contain line breaks")
+        size += len(name) + len(value)
+    if size > MAX_HEADER_BYTES:
+        raise InvalidInput(f"headers: {size} bytes in all; the limit is {MAX_HEADER_BYTES}")
+    return headers
+
+
+# Fields a PATCH may change but not set to null (the others, like filter, clear with null).
+NOT_NULL = frozenset(
+    {"url", "name", "description", "event_types", "headers", "format", "is_active"}
+)
+
+
+class Webhooks:
+    def __init__(self, db: Database, catalog: EventCatalog, policy: NetworkPolicy) -> None:
+        self._db = db
+        self._catalog = catalog
+        self._policy = policy
+
+    async def _check_event_types(self, names: list[str]) -> list[str]:
+        unknown = [name for name in names if await self._catalog.get(name) is None]
+        if unknown:
+            await self._catalog.require(unknown[0])  # raises, listing the known types
+        return sorted(set(names))
+
+    def _check_secret(self, secret: str | None) -> str:
+        if secret is None:
+            return signing.generate_secret()
+        try:
+            signing.secret_key(secret)
+        except ValueError as exc:
+            raise InvalidInput(f"secret: {exc}") from None
+        return secret
+
+    async def create(self, spec: WebhookCreate, *, tenant: str | None) -> WebhookWithSecret:
+        tenant_id = _owner(spec.tenant_id, tenant)
+        url = check_url(spec.url, self._policy)
+        event_types = await self._check_event_types(spec.event_types)
+        headers = check_headers(spec.headers)
+        secret = self._check_secret(spec.secret)
+        at = now()
+        async with self._db.write() as conn:
+            tenant_id = await resolve_tenant(conn, tenant_id)
+            owner = found(await tenant_rows.get(conn, tenant_id), "tenant", tenant_id)
+            count = await tenant_rows.webhook_count(conn, tenant_id)
+            if count >= owner.max_webhooks:
+                raise Forbidden(
+                    f"tenant {tenant_id!r} has {count} webhooks and may have at most "
+                    f"{owner.max_webhooks} (its max_webhooks); delete one or raise the limit"
+                )
+            created = await webhook_rows.insert_one(
+                conn,
+                {
+                    "id": ids.new_id(ids.WEBHOOK, at),
+                    "tenant_id": tenant_id,
+                    "name": spec.name,
+                    "url": url,
+                    "description": spec.description,
+                    "event_types": event_types,
+                    "filter": None,
+                    "headers": headers,
+                    "format": spec.format,
+                    "secret": secret,
+                    "is_active": spec.is_active,
+                    "rate_limit_per_minute": spec.rate_limit_per_minute,
+                    "created_at": at,
+                    "updated_at": at,
+                },
+            )
+        return WebhookWithSecret(**created.model_dump(), secret=secret)
+
+    async def get(self, webhook_id: str, *, tenant: str | None) -> Webhook:
+        async with self._db.read() as conn:
+            webhook = await webhook_rows.get(conn, webhook_id, tenant_id=tenant)
+        return found(webhook, "webhook", webhook_id)
+
+    async def list(
+        self, *, tenant: str | None, limit: int | None = None, cursor: str | None = None
+    ) -> Page[Webhook]:
+        async with self._db.read() as conn:
+            return await webhook_rows.page(
+                conn, tenant_id=tenant, limit=clamp_limit(limit), cursor=cursor
+            )
+
+    async def update(self, webhook_id: str, spec: WebhookUpdate, *, tenant: str | None) -> Webhook:
+        values = spec.model_dump(exclude_unset=True)
+        cleared = sorted(k for k, v in values.items() if v is None and k in NOT_NULL)
+        if cleared:
+            raise InvalidInput(f"{', '.join(cleared)} cannot be null; omit a field to keep it")
+        if "url" in values:
+            values["url"] = check_url(values["url"], self._policy)
+        if "event_types" in values:
+            values["event_types"] = await self._check_event_types(values["event_types"])
+        if "headers" in values:
+            values["headers"] = check_headers(values["headers"])
+        if values.get("is_active") is True:  # re-enabled: a fresh start
+            values |= {
+                "disabled_reason": None,
+                "disabled_at": None,
+                "consecutive_failures": 0,
+                "failing_since": None,
+            }
+        at = now()
+        values["updated_at"] = at
+        async with self._db.write() as conn:
+            updated = found(
+                await webhook_rows.update_one(conn, webhook_id, values, tenant_id=tenant),
+                "webhook",
+                webhook_id,
+            )
+            if values.get("is_active") is False:
+                await webhook_rows.cancel_pending(
+                    conn, webhook_id, "webhook disabled: deactivated through the API", at
+                )
+        return updated
+
+    async def delete(self, webhook_id: str, *, tenant: str | None) -> None:
+        async with self._db.write() as conn:
+            deleted = await webhook_rows.delete_one(conn, webhook_id, tenant_id=tenant)
+        if not deleted:
+            found(None, "webhook", webhook_id)
+
+
+def _owner(requested: str | None, tenant: str | None) -> str:
+    """The tenant a new webhook belongs to: a tenant key's own, or the one an admin names."""
+    if tenant is not None:
+        if requested is not None and requested != tenant:
+            raise Forbidden("a tenant key can only create webhooks for its own tenant")
+        return tenant
+    if requested is None:
+        raise InvalidInput("tenant_id is required when an admin key creates a webhook")
+    return requested

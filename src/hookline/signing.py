@@ -1,0 +1,90 @@
+"""Standard Webhooks signatures (https://www.standardwebhooks.com).
+
+A secret is `whsec_` + base64 of random bytes. The signature of one request is
+`v1,` + base64(HMAC-SHA256(secret bytes, f"{webhook_id}.{timestamp}.{body}")), computed over the
+exact bytes sent. During a secret rotation a request carries one signature per live secret,
+space-separated, and receivers accept any that matches.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+from collections.abc import Iterable, Mapping
+
+SECRET_PREFIX = "whsec_"
+SECRET_BYTES = 32
+MIN_SECRET_BYTES = 24
+MAX_SECRET_BYTES = 64
+DEFAULT_TOLERANCE = 300  # seconds a receiver accepts between the timestamp and its clock
+
+
+class SignatureError(ValueError):
+    """A request whose signature does not verify; the message says why."""
+
+
+def generate_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(os.urandom(SECRET_BYTES)).decode()
+
+
+def secret_key(secret: str) -> bytes:
+    """The HMAC key inside a `whsec_...` secret. Raises ValueError with a fix if malformed."""
+    encoded = secret.removeprefix(SECRET_PREFIX)
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(
+            "a webhook secret is 'whsec_' followed by base64; this one is not valid base64"
+        ) from None
+    if not MIN_SECRET_BYTES <= len(key) <= MAX_SECRET_BYTES:
+        raise ValueError(
+            f"a webhook secret must hold {MIN_SECRET_BYTES} to {MAX_SECRET_BYTES} bytes "
+            f"once base64-decoded; this one holds {len(key)}"
+        )
+    return key
+
+
+def sign(key: bytes, webhook_id: str, timestamp: int, body: bytes) -> str:
+    """One `v1,<base64>` signature."""
+    message = b"%s.%d.%s" % (webhook_id.encode(), timestamp, body)
+    digest = hmac.new(key, message, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def signature_header(keys: Iterable[bytes], webhook_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` value: one signature per live key, newest first."""
+    return " ".join(sign(key, webhook_id, timestamp, body) for key in keys)
+
+
+def verify(
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    now: float,
+    tolerance: int = DEFAULT_TOLERANCE,
+) -> None:
+    """Check a received request. Raises SignatureError naming what is wrong."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    webhook_id = lowered.get("webhook-id")
+    raw_timestamp = lowered.get("webhook-timestamp")
+    signatures = lowered.get("webhook-signature")
+    if not (webhook_id and raw_timestamp and signatures):
+        raise SignatureError("missing webhook-id, webhook-timestamp or webhook-signature header")
+    try:
+        timestamp = int(raw_timestamp)
+    except ValueError:
+        raise SignatureError(f"webhook-timestamp {raw_timestamp!r} is not an integer") from None
+    if abs(now - timestamp) > tolerance:
+        raise SignatureError(
+            f"webhook-timestamp is {int(now - timestamp)} s away from this clock "
+            f"(tolerance {tolerance} s): replayed, or a clock is wrong"
+        )
+    expected = sign(secret_key(secret), webhook_id, timestamp, body).encode()
+    for candidate in signatures.split(" "):
+        if hmac.compare_digest(candidate.encode(), expected):
+            return
+    raise SignatureError("no signature matches this secret")

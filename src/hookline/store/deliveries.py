@@ -1,0 +1,149 @@
+"""The delivery queue: claim under a lease, finish in batches, retry by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Integer, Text, bindparam, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookline.models import Delivery, DeliveryStatus, Page, Trigger
+from hookline.store.pages import fetch_page
+from hookline.store.schema import AnyRow, Timestamp, deliveries
+
+RECORD_COLUMNS = tuple(deliveries.c[name] for name in Delivery.model_fields)
+PENDING = DeliveryStatus.PENDING.value
+
+
+def _delivery(row: AnyRow) -> Delivery:
+    return Delivery.model_validate(dict(row._mapping))
+
+
+async def insert_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(insert(deliveries), rows)
+
+
+async def get(conn: AsyncConnection, delivery_id: str, *, tenant_id: str | None) -> Delivery | None:
+    stmt = select(*RECORD_COLUMNS).where(deliveries.c.id == delivery_id)
+    if tenant_id is not None:
+        stmt = stmt.where(deliveries.c.tenant_id == tenant_id)
+    row = (await conn.execute(stmt)).one_or_none()
+    return _delivery(row) if row else None
+
+
+async def page(
+    conn: AsyncConnection,
+    *,
+    tenant_id: str | None,
+    event_id: str | None = None,
+    webhook_id: str | None = None,
+    status: DeliveryStatus | None = None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Delivery]:
+    query = select(*RECORD_COLUMNS)
+    if tenant_id is not None:
+        query = query.where(deliveries.c.tenant_id == tenant_id)
+    if event_id is not None:
+        query = query.where(deliveries.c.event_id == event_id)
+    if webhook_id is not None:
+        query = query.where(deliveries.c.webhook_id == webhook_id)
+    if status is not None:
+        query = query.where(deliveries.c.status == status.value)
+    return await fetch_page(
+        conn, query, deliveries.c.id, limit=limit, cursor=cursor, convert=_delivery
+    )
+
+
+async def claim(
+    conn: AsyncConnection,
+    *,
+    now: float,
+    lease_until: float,
+    limit: int,
+    token: str,
+    skip_locked: bool,
+) -> list[AnyRow]:
+    """Take up to `limit` due deliveries: they become invisible to other workers until the lease
+    ends, when they are due again unless `finish` ran first."""
+    due = (
+        select(deliveries.c.id)
+        .where(deliveries.c.status == PENDING, deliveries.c.next_attempt_at <= now)
+        .order_by(deliveries.c.next_attempt_at)
+        .limit(limit)
+    )
+    if skip_locked:
+        due = due.with_for_update(skip_locked=True)
+    stmt = (
+        update(deliveries)
+        .where(deliveries.c.id.in_(due.scalar_subquery()), deliveries.c.status == PENDING)
+        .values(lease_token=token, next_attempt_at=lease_until)
+        .returning(
+            deliveries.c.id,
+            deliveries.c.event_id,
+            deliveries.c.webhook_id,
+            deliveries.c.event_type,
+            deliveries.c.attempt_count,
+            deliveries.c.trigger,
+        )
+    )
+    return list((await conn.execute(stmt)).all())
+
+
+_FINISH = (
+    update(deliveries)
+    .where(
+        deliveries.c.id == bindparam("b_id", type_=Text),
+        deliveries.c.lease_token == bindparam("b_token", type_=Text),
+    )
+    .values(
+        status=bindparam("b_status", type_=Text),
+        attempt_count=bindparam("b_attempts", type_=Integer),
+        next_attempt_at=bindparam("b_next", type_=Timestamp),
+        last_status_code=bindparam("b_code", type_=Integer),
+        last_error=bindparam("b_error", type_=Text),
+        finished_at=bindparam("b_finished", type_=Timestamp),
+        trigger=Trigger.SCHEDULED.value,
+        lease_token=None,
+    )
+)
+
+
+async def finish_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Write each delivery's next state; a delivery whose lease was lost is left alone.
+    Each row: b_id, b_token, b_status, b_attempts, b_next, b_code, b_error, b_finished."""
+    if rows:
+        await conn.execute(_FINISH, rows)
+
+
+async def retry_now(
+    conn: AsyncConnection, delivery_id: str, *, tenant_id: str | None, now: float
+) -> Delivery | None:
+    """Make a delivery due now. A pending one keeps its schedule; a finished one gets one more
+    attempt, marked manual."""
+    current = await get(conn, delivery_id, tenant_id=tenant_id)
+    if current is None:
+        return None
+    values: dict[str, Any] = {"next_attempt_at": now, "lease_token": None}
+    if current.status != DeliveryStatus.PENDING:
+        values |= {"status": PENDING, "trigger": Trigger.MANUAL.value, "finished_at": None}
+    stmt = (
+        update(deliveries)
+        # A leased delivery is being attempted right now: leave it to finish.
+        .where(
+            deliveries.c.id == delivery_id,
+            or_(deliveries.c.status != PENDING, deliveries.c.lease_token.is_(None)),
+        )
+        .values(values)
+        .returning(*RECORD_COLUMNS)
+    )
+    row = (await conn.execute(stmt)).one_or_none()
+    return _delivery(row) if row else current
+
+
+async def existing_ids(conn: AsyncConnection, delivery_ids: set[str]) -> set[str]:
+    if not delivery_ids:
+        return set()
+    stmt = select(deliveries.c.id).where(deliveries.c.id.in_(delivery_ids))
+    return set((await conn.execute(stmt)).scalars())

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookline.models import Event, Page
+from hookline.store.pages import fetch_page
+from hookline.store.schema import AnyRow, deliveries, events
+
+RECORD_COLUMNS = (
+    events.c.id,
+    events.c.type,
+    events.c.tenant_id,
+    events.c.payload,
+    events.c.created_at,
+)
+
+
+def to_event(row: AnyRow) -> Event:
+    envelope = orjson.loads(row.payload)
+    return Event(
+        id=row.id,
+        type=row.type,
+        tenant_id=row.tenant_id,
+        data=envelope.get("data"),
+        created_at=row.created_at,
+    )
+
+
+async def insert_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(insert(events), rows)
+
+
+async def get(conn: AsyncConnection, event_id: str, *, tenant_id: str | None) -> Event | None:
+    stmt = select(*RECORD_COLUMNS).where(events.c.id == event_id)
+    if tenant_id is not None:
+        stmt = stmt.where(events.c.tenant_id == tenant_id)
+    row = (await conn.execute(stmt)).one_or_none()
+    return to_event(row) if row else None
+
+
+async def page(
+    conn: AsyncConnection,
+    *,
+    tenant_id: str | None,
+    event_type: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Event]:
+    query = select(*RECORD_COLUMNS)
+    if tenant_id is not None:
+        query = query.where(events.c.tenant_id == tenant_id)
+    if event_type is not None:
+        query = query.where(events.c.type == event_type)
+    return await fetch_page(conn, query, events.c.id, limit=limit, cursor=cursor, convert=to_event)
+
+
+async def by_idempotency_keys(conn: AsyncConnection, keys: set[str]) -> dict[str, AnyRow]:
+    if not keys:
+        return {}
+    stmt = select(*RECORD_COLUMNS, events.c.idempotency_key, events.c.request_hash).where(
+        events.c.idempotency_key.in_(keys)
+    )
+    return {row.idempotency_key: row for row in await conn.execute(stmt)}
+
+
+async def release_idempotency_keys(conn: AsyncConnection, keys: set[str]) -> None:
+    """Expired keys are freed for reuse; the old events stay."""
+    if keys:
+        stmt = update(events).where(events.c.idempotency_key.in_(keys))
+        await conn.execute(stmt.values(idempotency_key=None, request_hash=None))
+
+
+async def delivery_counts(conn: AsyncConnection, event_ids: set[str]) -> dict[str, int]:
+    if not event_ids:
+        return {}
+    stmt = (
+        select(deliveries.c.event_id, func.count())
+        .where(deliveries.c.event_id.in_(event_ids))
+        .group_by(deliveries.c.event_id)
+    )
+    return dict((await conn.execute(stmt)).all())
+
+
+async def payloads(conn: AsyncConnection, event_ids: set[str]) -> dict[str, str]:
+    stmt = select(events.c.id, events.c.payload).where(events.c.id.in_(event_ids))
+    return dict((await conn.execute(stmt)).all())

@@ -1,0 +1,30 @@
+"""Alembic migrations, applied programmatically (`hookline migrate`, and by `serve` at start)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection
+
+from hookline.store.database import Database
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    command.upgrade(alembic_config(connection), "head")
+
+
+async def upgrade(db: Database) -> None:
+    """Bring the schema to the newest revision. Safe to run again and from several processes."""
+    async with db.write() as conn:
+        await conn.run_sync(_upgrade)

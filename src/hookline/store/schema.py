@@ -1,0 +1,199 @@
+"""The tables. Every instant is stored as integer epoch milliseconds (the same on SQLite and
+PostgreSQL, cheap to index and compare) and read back as an aware UTC `datetime`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, TypeAlias
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Row
+from sqlalchemy.types import TypeDecorator
+
+# A result row of any shape (SQLAlchemy 2.1 types rows by their columns).
+AnyRow: TypeAlias = Row[*tuple[Any, ...]]
+
+
+class Timestamp(TypeDecorator[datetime]):
+    """An instant: bound from an aware `datetime` or epoch seconds, read as an aware `datetime`."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
+            return round(value.timestamp() * 1000)
+        return round(float(value) * 1000)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return datetime.fromtimestamp(value / 1000, UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = String(40)
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("uid", String(256), nullable=True, unique=True),
+    Column("name", String(256), nullable=False),
+    Column("max_webhooks", Integer, nullable=False, server_default=text("100")),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+# A key with no tenant is an admin key. Only a lookup prefix and a digest are stored.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("tenant_id", ID, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=True),
+    Column("name", String(256), nullable=False, server_default=""),
+    Column("prefix", String(32), nullable=False, unique=True),
+    Column("digest", String(64), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("last_used_at", Timestamp, nullable=True),
+    Column("expires_at", Timestamp, nullable=True),
+    Column("revoked_at", Timestamp, nullable=True),
+    Index(None, "tenant_id"),
+)
+
+event_types = Table(
+    "event_types",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("schema", JSON, nullable=True),
+    Column("archived", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("tenant_id", ID, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(256), nullable=False, server_default=""),
+    Column("url", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("event_types", JSON, nullable=False),  # [] = every type
+    Column("filter", JSON, nullable=True),
+    Column("headers", JSON, nullable=False),
+    Column("format", String(32), nullable=False, server_default="standard"),
+    Column("format_options", JSON, nullable=True),
+    Column("secret", Text, nullable=False),
+    Column("previous_secret", Text, nullable=True),
+    Column("previous_secret_expires_at", Timestamp, nullable=True),
+    Column("is_active", Boolean, nullable=False, server_default=text("true")),
+    Column("disabled_reason", Text, nullable=True),
+    Column("disabled_at", Timestamp, nullable=True),
+    Column("rate_limit_per_minute", Integer, nullable=True),
+    Column("max_in_flight", Integer, nullable=True),
+    Column("fifo", Boolean, nullable=False, server_default=text("false")),
+    Column("success_count", BigInteger, nullable=False, server_default=text("0")),
+    Column("failure_count", BigInteger, nullable=False, server_default=text("0")),
+    Column("consecutive_failures", Integer, nullable=False, server_default=text("0")),
+    Column("failing_since", Timestamp, nullable=True),
+    Column("last_triggered_at", Timestamp, nullable=True),
+    Column("last_success_at", Timestamp, nullable=True),
+    Column("last_failure_at", Timestamp, nullable=True),
+    Column("circuit_state", String(16), nullable=False, server_default="closed"),
+    Column("circuit_retry_at", Timestamp, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    Index(None, "tenant_id", "id"),
+)
+
+# `payload` is the exact JSON envelope every standard-format delivery sends and signs.
+events = Table(
+    "events",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("tenant_id", ID, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=True),
+    Column("type", String(128), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("idempotency_key", String(400), nullable=True, unique=True),
+    Column("request_hash", String(64), nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Index(None, "tenant_id", "id"),
+    Index(None, "created_at"),
+)
+
+# The queue. A pending delivery is due when `next_attempt_at` has passed; claiming it pushes
+# `next_attempt_at` to the end of the lease, so a crashed worker's deliveries come back by
+# themselves when the lease runs out.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("event_id", ID, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("webhook_id", ID, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("tenant_id", ID, nullable=False),
+    Column("event_type", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("trigger", String(16), nullable=False, server_default="scheduled"),
+    Column("attempt_count", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", Timestamp, nullable=True),
+    Column("lease_token", String(40), nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("finished_at", Timestamp, nullable=True),
+    UniqueConstraint("event_id", "webhook_id"),
+    Index(None, "webhook_id", "id"),
+    Index(
+        "ix_deliveries_due",
+        "next_attempt_at",
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("delivery_id", ID, ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("webhook_id", ID, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("latency_ms", Integer, nullable=False),
+    Column("response_body", Text, nullable=False, server_default=""),
+    Column("error", Text, nullable=True),
+    Column("trigger", String(16), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Index(None, "delivery_id", "id"),
+    Index(None, "webhook_id", "created_at"),
+)

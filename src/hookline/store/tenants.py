@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookline.models import Page, Tenant
+from hookline.store.pages import fetch_page
+from hookline.store.schema import AnyRow, tenants, webhooks
+
+
+def _tenant(row: AnyRow) -> Tenant:
+    return Tenant.model_validate(dict(row._mapping))
+
+
+async def insert_one(conn: AsyncConnection, values: dict[str, Any]) -> Tenant:
+    row = (await conn.execute(insert(tenants).values(values).returning(*tenants.c))).one()
+    return _tenant(row)
+
+
+async def get(conn: AsyncConnection, tenant_id: str) -> Tenant | None:
+    row = (await conn.execute(select(tenants).where(tenants.c.id == tenant_id))).one_or_none()
+    return _tenant(row) if row else None
+
+
+async def resolve(conn: AsyncConnection, refs: set[str]) -> dict[str, str]:
+    """Map each reference (a tenant's id, or its uid) to the tenant's id; unknown ones are left
+    out. An id wins over a uid that happens to look the same."""
+    if not refs:
+        return {}
+    stmt = select(tenants.c.id, tenants.c.uid).where(
+        or_(tenants.c.id.in_(refs), tenants.c.uid.in_(refs))
+    )
+    resolved: dict[str, str] = {}
+    for tenant_id, uid in (await conn.execute(stmt)).all():
+        if uid in refs:
+            resolved.setdefault(uid, tenant_id)
+        if tenant_id in refs:
+            resolved[tenant_id] = tenant_id
+    return resolved
+
+
+async def page(conn: AsyncConnection, *, limit: int, cursor: str | None) -> Page[Tenant]:
+    return await fetch_page(
+        conn, select(tenants), tenants.c.id, limit=limit, cursor=cursor, convert=_tenant
+    )
+
+
+async def update_one(
+    conn: AsyncConnection, tenant_id: str, values: dict[str, Any]
+) -> Tenant | None:
+    stmt = update(tenants).where(tenants.c.id == tenant_id).values(values).returning(*tenants.c)
+    row = (await conn.execute(stmt)).one_or_none()
+    return _tenant(row) if row else None
+
+
+async def delete_one(conn: AsyncConnection, tenant_id: str) -> bool:
+    result = await conn.execute(delete(tenants).where(tenants.c.id == tenant_id))
+    return result.rowcount > 0
+
+
+async def webhook_count(conn: AsyncConnection, tenant_id: str) -> int:
+    stmt = select(func.count()).select_from(webhooks).where(webhooks.c.tenant_id == tenant_id)
+    return int((await conn.execute(stmt)).scalar_one())

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    Text,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookline.models import DeliveryStatus, Page, Webhook
+from hookline.store.pages import fetch_page
+from hookline.store.schema import AnyRow, Timestamp, deliveries, webhooks
+
+# The columns a Webhook record shows: never the secrets.
+PUBLIC = tuple(webhooks.c[name] for name in Webhook.model_fields)
+
+
+def _webhook(row: AnyRow) -> Webhook:
+    return Webhook.model_validate(dict(row._mapping))
+
+
+def _scoped(webhook_id: str, tenant_id: str | None) -> Any:
+    condition = webhooks.c.id == webhook_id
+    if tenant_id is not None:
+        condition = condition & (webhooks.c.tenant_id == tenant_id)
+    return condition
+
+
+async def insert_one(conn: AsyncConnection, values: dict[str, Any]) -> Webhook:
+    stmt = insert(webhooks).values(values).returning(*PUBLIC)
+    return _webhook((await conn.execute(stmt)).one())
+
+
+async def get(conn: AsyncConnection, webhook_id: str, *, tenant_id: str | None) -> Webhook | None:
+    stmt = select(*PUBLIC).where(_scoped(webhook_id, tenant_id))
+    row = (await conn.execute(stmt)).one_or_none()
+    return _webhook(row) if row else None
+
+
+async def page(
+    conn: AsyncConnection, *, tenant_id: str | None, limit: int, cursor: str | None
+) -> Page[Webhook]:
+    query = select(*PUBLIC)
+    if tenant_id is not None:
+        query = query.where(webhooks.c.tenant_id == tenant_id)
+    return await fetch_page(
+        conn, query, webhooks.c.id, limit=limit, cursor=cursor, convert=_webhook
+    )
+
+
+async def update_one(
+    conn: AsyncConnection, webhook_id: str, values: dict[str, Any], *, tenant_id: str | None
+) -> Webhook | None:
+    stmt = update(webhooks).where(_scoped(webhook_id, tenant_id)).values(values).returning(*PUBLIC)
+    row = (await conn.execute(stmt)).one_or_none()
+    return _webhook(row) if row else None
+
+
+async def delete_one(conn: AsyncConnection, webhook_id: str, *, tenant_id: str | None) -> bool:
+    result = await conn.execute(delete(webhooks).where(_scoped(webhook_id, tenant_id)))
+    return result.rowcount > 0
+
+
+async def cancel_pending(conn: AsyncConnection, webhook_id: str, reason: str, now: float) -> int:
+    """Cancel every pending delivery of a webhook that was disabled; `recover` brings them back."""
+    stmt = (
+        update(deliveries)
+        .where(deliveries.c.webhook_id == webhook_id, deliveries.c.status == "pending")
+        .values(
+            status=DeliveryStatus.CANCELLED.value,
+            last_error=reason,
+            next_attempt_at=None,
+            lease_token=None,
+            finished_at=now,
+        )
+    )
+    return (await conn.execute(stmt)).rowcount
+
+
+async def routes(conn: AsyncConnection, tenant_ids: set[str], *, everyone: bool) -> list[AnyRow]:
+    """Active webhooks that may receive events for these tenants (every tenant's for a
+    broadcast): what fan-out matches against."""
+    query = select(
+        webhooks.c.id, webhooks.c.tenant_id, webhooks.c.event_types, webhooks.c.filter
+    ).where(webhooks.c.is_active.is_(True))
+    if not everyone:
+        if not tenant_ids:
+            return []
+        query = query.where(webhooks.c.tenant_id.in_(tenant_ids))
+    return list((await conn.execute(query)).all())
+
+
+async def targets(conn: AsyncConnection, webhook_ids: set[str]) -> dict[str, AnyRow]:
+    """What the worker needs to send to these webhooks, secrets included."""
+    stmt = select(
+        webhooks.c.id,
+        webhooks.c.url,
+        webhooks.c.secret,
+        webhooks.c.previous_secret,
+        webhooks.c.previous_secret_expires_at,
+        webhooks.c.headers,
+        webhooks.c.format,
+        webhooks.c.is_active,
+    ).where(webhooks.c.id.in_(webhook_ids))
+    return {row.id: row for row in await conn.execute(stmt)}
+
+
+async def disable(conn: AsyncConnection, webhook_id: str, reason: str, now: float) -> None:
+    stmt = (
+        update(webhooks)
+        .where(webhooks.c.id == webhook_id)
+        .values(is_active=False, disabled_reason=reason, disabled_at=now, updated_at=now)
+    )
+    await conn.execute(stmt)
+    await cancel_pending(conn, webhook_id, f"webhook disabled: {reason}", now)
+
+
+_reset = bindparam("b_reset", type_=Boolean)
+_streak = bindparam("b_streak", type_=Integer)
+_since = bindparam("b_since", type_=Timestamp)
+_TALLY = (
+    update(webhooks)
+    .where(webhooks.c.id == bindparam("b_id", type_=Text))
+    .values(
+        success_count=webhooks.c.success_count + bindparam("b_successes", type_=Integer),
+        failure_count=webhooks.c.failure_count + bindparam("b_failures", type_=Integer),
+        # `b_reset`: a success happened in this batch, so the failure streak restarts after it.
+        consecutive_failures=case(
+            (_reset, _streak), else_=webhooks.c.consecutive_failures + _streak
+        ),
+        failing_since=case((_reset, _since), else_=func.coalesce(webhooks.c.failing_since, _since)),
+        last_triggered_at=bindparam("b_last", type_=Timestamp),
+        last_success_at=func.coalesce(
+            bindparam("b_last_success", type_=Timestamp), webhooks.c.last_success_at
+        ),
+        last_failure_at=func.coalesce(
+            bindparam("b_last_failure", type_=Timestamp), webhooks.c.last_failure_at
+        ),
+    )
+)
+
+
+async def tally_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Add a batch of attempt results to each webhook's counters. Each row: b_id, b_successes,
+    b_failures, b_reset, b_streak, b_since, b_last, b_last_success, b_last_failure."""
+    if rows:
+        await conn.execute(_TALLY, rows)

@@ -1,0 +1,200 @@
+"""Outbound HTTP: one pooled aiohttp session, the SSRF guard in its resolver, capped reads.
+
+`post` never raises for anything the receiver or the network does: it returns a `Response` or a
+`Failure` whose message says what went wrong, ready to be stored with the attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
+
+from hookline import __version__
+from hookline.ssrf import NetworkPolicy, blocked_reason, parse_ip_literal
+
+USER_AGENT = f"hookline/{__version__} (+https://www.standardwebhooks.com)"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundRequest:
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status_code: int
+    retry_after: str | None
+    body: str
+    latency_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    error: str
+    latency_ms: int
+
+
+Result = Response | Failure
+
+
+class BlockedAddressError(OSError):
+    """DNS answered with an address the network policy forbids."""
+
+
+class GuardedResolver(AbstractResolver):
+    """Resolves once and refuses the whole answer if any address is not allowed; aiohttp then
+    connects to exactly these addresses (Host header and TLS SNI keep the name)."""
+
+    def __init__(self, policy: NetworkPolicy) -> None:
+        self._policy = policy
+        self._inner = DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        literal = parse_ip_literal(host)
+        if literal is not None:
+            reason = blocked_reason(literal, self._policy)
+            if reason:
+                raise BlockedAddressError(reason)
+        results = await self._inner.resolve(host, port, family)
+        for result in results:
+            address = parse_ip_literal(result["host"])
+            reason = blocked_reason(address, self._policy) if address else "unparseable address"
+            if reason:
+                raise BlockedAddressError(f"{host} resolves to {reason}")
+        return results
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+class Transport:
+    """The delivery HTTP client. Start it inside the event loop that will use it."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        max_body_bytes: int,
+        policy: NetworkPolicy,
+        max_connections: int = 512,
+    ) -> None:
+        self.timeout = timeout
+        self.max_body_bytes = max_body_bytes
+        self.policy = policy
+        self.max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        resolver: AbstractResolver = (
+            DefaultResolver() if self.policy.allow_private else GuardedResolver(self.policy)
+        )
+        connector = aiohttp.TCPConnector(
+            limit=self.max_connections,
+            resolver=resolver,
+            ttl_dns_cache=30,
+            enable_cleanup_closed=True,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+            auto_decompress=False,  # a gzip bomb stays a small compressed body
+            trust_env=False,  # proxy variables must not route around the guard
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
+            skip_auto_headers=("Content-Type",),
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def post(self, request: OutboundRequest) -> Result:
+        session = self._session
+        if session is None:
+            raise RuntimeError("Transport.start() was not called")
+        started = time.perf_counter()
+        blocked = self._blocked_literal(request.url)
+        if blocked:
+            return Failure(error=f"blocked by the SSRF guard: {blocked}", latency_ms=0)
+        try:
+            async with session.post(
+                request.url, data=request.body, headers=request.headers, allow_redirects=False
+            ) as response:
+                body = await self._read_capped(response)
+                return Response(
+                    status_code=response.status,
+                    retry_after=response.headers.get("Retry-After"),
+                    body=body,
+                    latency_ms=_elapsed_ms(started),
+                )
+        except Exception as exc:  # every network failure becomes a recorded attempt
+            return Failure(error=describe_error(exc, self.timeout), latency_ms=_elapsed_ms(started))
+
+    def _blocked_literal(self, url: str) -> str | None:
+        """aiohttp skips the resolver for IP literals, so check those here."""
+        if self.policy.allow_private:
+            return None
+        host = urlsplit(url).hostname or ""
+        literal = parse_ip_literal(host)
+        return blocked_reason(literal, self.policy) if literal else None
+
+    async def _read_capped(self, response: aiohttp.ClientResponse) -> str:
+        cap = self.max_body_bytes
+        data = bytearray()
+        while len(data) < cap:
+            chunk = await response.content.read(cap - len(data))
+            if not chunk:
+                break
+            data += chunk
+        return data.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+
+
+def _elapsed_ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
+
+
+def describe_error(exc: BaseException, timeout: float) -> str:
+    """One line a person can act on, never containing secrets (only the error's own text)."""
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return f"timeout: no complete response within {timeout:g} s"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return f"TLS certificate rejected: {exc.certificate_error}"
+    if isinstance(exc, aiohttp.ClientConnectorSSLError | ssl.SSLError):
+        return f"TLS handshake failed: {_reason(exc)}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        inner: Any = exc.os_error
+        if isinstance(inner, BlockedAddressError):
+            return f"blocked by the SSRF guard: {inner}"
+        if isinstance(inner, ConnectionRefusedError):
+            return f"connection refused by {exc.host}:{exc.port}"
+        if isinstance(inner, socket.gaierror):
+            return f"DNS lookup failed for {exc.host}: {inner.strerror}"
+        return f"could not connect to {exc.host}:{exc.port}: {_reason(inner)}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the receiver closed the connection without a complete response"
+    if isinstance(exc, aiohttp.ClientOSError):
+        return f"connection error: {_reason(exc)}"
+    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ClientResponseError):
+        return f"invalid HTTP response: {_reason(exc)}"
+    if isinstance(exc, aiohttp.InvalidURL):
+        return f"invalid URL: {exc}"
+    return f"{type(exc).__name__}: {_reason(exc)}"
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,217 @@
+"""The worker: claim due deliveries in batches under a lease, attempt them concurrently over one
+pooled HTTP session, and record each attempt with the delivery's next state.
+
+There is no batch barrier: every attempt is its own task and is recorded (by group commit with
+whatever else finished meanwhile) as soon as it ends, so one slow receiver holds up nobody. The
+worker claims only as many deliveries as it has free slots, so a claimed delivery starts at once
+and its lease (longer than the request timeout) cannot run out while it waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+
+from hookline import deliver, ids, signing
+from hookline.batching import Batcher
+from hookline.deliver import Finished, Job, Skipped, Target
+from hookline.models import Trigger
+from hookline.schedule import Disable, RetryPolicy
+from hookline.store import Database
+from hookline.store import attempts as attempt_rows
+from hookline.store import deliveries as delivery_rows
+from hookline.store import events as event_rows
+from hookline.store import webhooks as webhook_rows
+from hookline.store.schema import AnyRow
+from hookline.transport import Transport
+
+log = logging.getLogger(__name__)
+
+Outcome = Finished | Skipped
+
+
+class Worker:
+    def __init__(
+        self,
+        db: Database,
+        transport: Transport,
+        policy: RetryPolicy,
+        *,
+        concurrency: int,
+        batch_size: int,
+        lease: float,
+        poll_interval: float,
+        clock: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._db = db
+        self._transport = transport
+        self._policy = policy
+        self._concurrency = concurrency
+        self._batch_size = batch_size
+        self._lease = lease
+        self._poll_interval = poll_interval
+        self._clock = clock
+        self._rand = rand
+        self._recorder: Batcher[Outcome, None] = Batcher(
+            self._record, max_batch=max(batch_size, 100), name="record"
+        )
+        self._wake = asyncio.Event()
+        self._slot_freed = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._transport.start()
+        self._recorder.start()
+        self._loop = asyncio.create_task(self._run(), name="worker:claim")
+
+    async def stop(self) -> None:
+        """Claim nothing new, let in-flight attempts finish and be recorded, then close."""
+        self._stopping = True
+        self._wake.set()
+        self._slot_freed.set()
+        if self._loop is not None:
+            await asyncio.gather(self._loop, return_exceptions=True)
+            self._loop = None
+        if self._in_flight:
+            log.info("waiting for %d in-flight deliveries", len(self._in_flight))
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        await self._recorder.close()
+        await self._transport.close()
+
+    def wake(self) -> None:
+        """New deliveries are due: claim now instead of at the next poll."""
+        self._wake.set()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    # --- claiming ----------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            free = self._concurrency - len(self._in_flight)
+            if free <= 0:
+                self._slot_freed.clear()
+                await self._slot_freed.wait()
+                continue
+            wanted = min(free, self._batch_size)
+            self._wake.clear()  # before claiming, so a send during the claim is not missed
+            try:
+                jobs = await self._claim(wanted)
+            except Exception:
+                log.exception("claiming deliveries failed; retrying in %.1f s", self._poll_interval)
+                jobs = []
+            for job in jobs:
+                self._spawn(job)
+            if len(jobs) < wanted and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+
+    async def _claim(self, limit: int) -> list[Job | Skipped]:
+        now = self._clock()
+        token = ids.new_id("lease", now)
+        async with self._db.write() as conn:
+            rows = await delivery_rows.claim(
+                conn,
+                now=now,
+                lease_until=now + self._lease,
+                limit=limit,
+                token=token,
+                skip_locked=not self._db.is_sqlite,
+            )
+            if not rows:
+                return []
+            payloads = await event_rows.payloads(conn, {row.event_id for row in rows})
+            targets = await webhook_rows.targets(conn, {row.webhook_id for row in rows})
+        jobs: list[Job | Skipped] = []
+        for row in rows:
+            target = targets.get(row.webhook_id)
+            payload = payloads.get(row.event_id)
+            if target is None or not target.is_active:
+                jobs.append(Skipped(row.id, token, "webhook disabled before this attempt"))
+            elif payload is None:
+                jobs.append(Skipped(row.id, token, "event no longer stored"))
+            else:
+                jobs.append(
+                    Job(
+                        delivery_id=row.id,
+                        lease_token=token,
+                        event_id=row.event_id,
+                        event_type=row.event_type,
+                        payload=payload,
+                        target=_target(target, now),
+                        number=row.attempt_count + 1,
+                        trigger=Trigger(row.trigger),
+                    )
+                )
+        return jobs
+
+    def _spawn(self, job: Job | Skipped) -> None:
+        task = asyncio.create_task(self._attempt(job))
+        self._in_flight.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._slot_freed.set()
+
+    # --- attempting and recording ------------------------------------------------------------
+
+    async def _attempt(self, job: Job | Skipped) -> None:
+        try:
+            if isinstance(job, Job):
+                outcome: Outcome = await deliver.attempt(
+                    job, self._transport, self._policy, clock=self._clock, rand=self._rand
+                )
+            else:
+                outcome = job
+            await self._recorder.submit(outcome)
+        except Exception:
+            # The lease runs out and another attempt follows: at-least-once, never lost.
+            log.exception("recording a delivery attempt failed")
+
+    async def _record(self, batch: list[Outcome]) -> list[Exception | None]:
+        now = self._clock()
+        done = [o for o in batch if isinstance(o, Finished)]
+        skipped = [o for o in batch if isinstance(o, Skipped)]
+        async with self._db.write() as conn:
+            # A webhook deleted mid-flight takes its deliveries with it: nothing to record.
+            alive = await delivery_rows.existing_ids(conn, {d.job.delivery_id for d in done})
+            await attempt_rows.insert_many(
+                conn, [deliver.attempt_row(d) for d in done if d.job.delivery_id in alive]
+            )
+            await delivery_rows.finish_many(
+                conn,
+                [deliver.finish_row(d) for d in done] + [deliver.skip_row(s, now) for s in skipped],
+            )
+            await webhook_rows.tally_many(conn, deliver.tallies(done))
+            for item in done:
+                if isinstance(item.decision, Disable):
+                    await webhook_rows.disable(
+                        conn, item.job.target.webhook_id, item.decision.reason, now
+                    )
+        return [None] * len(batch)
+
+
+def _target(row: AnyRow, now: float) -> Target:
+    keys = [signing.secret_key(row.secret)]
+    expires = row.previous_secret_expires_at
+    if row.previous_secret and expires is not None and expires.timestamp() > now:
+        keys.append(signing.secret_key(row.previous_secret))
+    return Target(
+        webhook_id=row.id,
+        url=row.url,
+        keys=tuple(keys),
+        headers=dict(row.headers),
+        format=row.format,
+    )

@@ -1,0 +1,124 @@
+"""Running hookline for tests: in-process (uvicorn on a loopback port) or as a real
+`hookline serve` subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from hookline.api import create_app
+from hookline.config import Settings
+from hookline.node import Hookline
+
+ADMIN_KEY = "test-admin-key-0123456789abcdef"
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "admin_key": ADMIN_KEY,
+        "dev": True,
+        "retry_schedule": (0.2, 0.2, 0.2),
+        "request_timeout": 2.0,
+        "poll_interval": 0.05,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@dataclass
+class Running:
+    node: Hookline
+    base_url: str
+    client: httpx.AsyncClient  # authenticated with the admin key
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Running]:
+    """hookline's API and worker in this process, on a real loopback port."""
+    node = Hookline(settings)
+    config = uvicorn.Config(
+        create_app(node), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        base_url = f"http://127.0.0.1:{port}"
+        headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10) as client:
+            yield Running(node, base_url, client)
+    finally:
+        server.should_exit = True
+        await task
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServeProcess:
+    """`hookline serve` as a subprocess, configured through the environment like a user would."""
+
+    def __init__(self, env: Mapping[str, str], *, log: Path, dev: bool = True) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._env = {**os.environ, **env}
+        self._log = log
+        self._dev = dev
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 20.0) -> None:
+        args = [sys.executable, "-m", "hookline", "serve", "--port", str(self.port)]
+        if self._dev:
+            args.append("--dev")
+        with self._log.open("ab") as log:
+            self.process = subprocess.Popen(args, env=self._env, stdout=log, stderr=log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"hookline serve exited: {self._log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.base_url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"hookline serve did not start: {self._log.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        """kill -9: no chance to finish anything."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(10)
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM, then wait for a graceful exit."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)

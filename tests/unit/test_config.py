@@ -1,0 +1,41 @@
+import pytest
+from pydantic import ValidationError
+
+from hookline.config import Settings
+
+
+def test_defaults_follow_the_design() -> None:
+    settings = Settings(_env_file=None)
+    assert settings.database_url == "sqlite:///./hookline.db"
+    assert settings.retry_schedule == (5, 300, 1800, 7200, 18000, 36000, 36000)
+    assert settings.max_attempts == 8
+    assert settings.request_timeout == 15
+    assert settings.lease > settings.request_timeout
+
+
+def test_retry_schedule_comes_from_a_comma_separated_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HOOKLINE_RETRY_SCHEDULE", "1, 2.5,60")
+    assert Settings(_env_file=None).retry_schedule == (1.0, 2.5, 60.0)
+
+
+def test_a_bad_retry_schedule_says_how_to_write_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOOKLINE_RETRY_SCHEDULE", "5,five")
+    with pytest.raises(ValidationError, match="comma-separated seconds"):
+        Settings(_env_file=None)
+
+
+def test_a_lease_shorter_than_the_timeout_is_refused() -> None:
+    with pytest.raises(ValidationError, match="must be longer than"):
+        Settings(_env_file=None, request_timeout=10, lease_seconds=5)
+
+
+def test_a_blank_admin_key_means_none_was_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOOKLINE_ADMIN_KEY", " ")
+    assert Settings(_env_file=None).admin_key is None
+
+
+def test_a_short_admin_key_is_refused_with_a_way_to_make_one() -> None:
+    with pytest.raises(ValidationError, match="at least 16 characters"):
+        Settings(_env_file=None, admin_key="hunter2")

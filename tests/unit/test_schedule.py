@@ -1,0 +1,105 @@
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+import pytest
+
+from hookline.schedule import (
+    Delivered,
+    Disable,
+    GiveUp,
+    Retry,
+    RetryPolicy,
+    decide,
+    parse_retry_after,
+)
+
+POLICY = RetryPolicy(schedule=(5.0, 300.0, 1800.0), retry_after_max=3600.0)
+NOW = 1_000_000.0
+MID = 0.5  # rand in the middle: no jitter
+
+
+def run(
+    attempt: int,
+    status: int | None,
+    retry_after: float | None = None,
+    rand: float = MID,
+    final: bool = False,
+):  # type: ignore[no-untyped-def]
+    return decide(
+        POLICY,
+        attempt=attempt,
+        status_code=status,
+        retry_after=retry_after,
+        now=NOW,
+        rand=rand,
+        final=final,
+    )
+
+
+@pytest.mark.parametrize(
+    ("attempt", "status", "retry_after", "expected"),
+    [
+        (1, 200, None, Delivered()),
+        (1, 204, None, Delivered()),
+        (1, 299, None, Delivered()),
+        (1, 500, None, Retry(NOW + 5)),
+        (2, 500, None, Retry(NOW + 300)),
+        (3, 404, None, Retry(NOW + 1800)),
+        (1, None, None, Retry(NOW + 5)),  # no response: timeout, reset, refused
+        (1, 301, None, Retry(NOW + 5)),  # redirects are failures
+        (1, 302, None, Retry(NOW + 5)),
+        (1, 410, None, Disable("the receiver answered 410 Gone: it asked not to be sent any more")),
+        (4, 410, None, Disable("the receiver answered 410 Gone: it asked not to be sent any more")),
+        (4, 500, None, GiveUp("no success after 4 attempts")),
+        (4, None, None, GiveUp("no success after 4 attempts")),
+        # Retry-After slows down 429/502/503/504, never speeds up, and is capped.
+        (1, 429, 60.0, Retry(NOW + 60)),
+        (1, 503, 2.0, Retry(NOW + 5)),
+        (1, 502, 10_000.0, Retry(NOW + 3600)),
+        (2, 504, 120.0, Retry(NOW + 300)),
+        (1, 429, None, Retry(NOW + 5)),
+        # Other statuses ignore Retry-After.
+        (1, 500, 600.0, Retry(NOW + 5)),
+    ],
+)
+def test_decisions(
+    attempt: int, status: int | None, retry_after: float | None, expected: object
+) -> None:
+    assert run(attempt, status, retry_after) == expected
+
+
+@pytest.mark.parametrize(("rand", "delay"), [(0.0, 4.0), (0.25, 4.5), (0.999999, 6.0)])
+def test_jitter_stays_within_twenty_percent(rand: float, delay: float) -> None:
+    decision = run(1, 500, rand=rand)
+    assert isinstance(decision, Retry)
+    assert decision.at - NOW == pytest.approx(delay, abs=1e-4)
+
+
+def test_a_manual_attempt_is_never_rescheduled() -> None:
+    assert run(1, 500, final=True) == GiveUp("no success after 1 attempt")
+    assert run(1, 200, final=True) == Delivered()
+
+
+def test_an_empty_schedule_means_one_attempt() -> None:
+    policy = RetryPolicy(schedule=())
+    assert policy.max_attempts == 1
+    decision = decide(policy, attempt=1, status_code=500, retry_after=None, now=NOW, rand=MID)
+    assert isinstance(decision, GiveUp)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, None),
+        ("120", 120.0),
+        (" 7 ", 7.0),
+        ("soon", None),
+        ("-5", None),
+        ("1.5", None),
+        (format_datetime(datetime.fromtimestamp(NOW + 90, UTC), usegmt=True), 90.0),
+        (format_datetime(datetime.fromtimestamp(NOW - 90, UTC), usegmt=True), 0.0),
+        ("Wed, 99 Foo 2015 07:28:00 GMT", None),
+    ],
+)
+def test_retry_after_parsing(header: str | None, expected: float | None) -> None:
+    assert parse_retry_after(header, NOW) == expected
