@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint typecheck unit integration clean
+.PHONY: run test lint typecheck unit integration bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,8 @@ run: $(VENV)/.installed-run
 	$(BIN)/hookline serve --dev
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff format --check src tests
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
@@ -37,6 +37,9 @@ unit: $(VENV)/.installed-test
 
 integration: $(VENV)/.installed-test
 	$(BIN)/pytest tests/integration
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m benchmarks.throughput
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -11,7 +11,7 @@ from hookline.errors import Forbidden, NotFound
 from hookline.node import Hookline
 
 
-def get_node(request: Request) -> Hookline:
+async def get_node(request: Request) -> Hookline:
     node: Hookline = request.app.state.node
     return node
 
