@@ -64,6 +64,8 @@ class Batcher(Generic[In, Out]):
     async def _flush_batch(self, batch: list[tuple[In, asyncio.Future[Out]]]) -> None:
         try:
             results = await self._flush([item for item, _ in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"{self._name}: {len(results)} results for {len(batch)} items")
         except Exception as exc:
             log.exception("%s: a batch of %d failed", self._name, len(batch))
             results = [exc] * len(batch)

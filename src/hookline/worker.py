@@ -65,6 +65,7 @@ class Worker:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
         self._stopping = False
+        self.claims = 0  # claim queries run: an idle worker adds one per poll interval
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -120,6 +121,7 @@ class Worker:
     async def _claim(self, limit: int) -> list[Job | Skipped]:
         now = self._clock()
         token = ids.new_id("lease", now)
+        self.claims += 1
         async with self._db.write() as conn:
             rows = await delivery_rows.claim(
                 conn,

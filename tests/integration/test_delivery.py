@@ -278,3 +278,18 @@ async def test_a_broadcast_reaches_every_tenants_subscribers(
     await api.settled(hookline.client, sent["id"], count=2)
     assert len(receiver.at("/a")) == len(receiver.at("/b")) == 1
     assert receiver.at("/c") == []
+
+
+async def test_an_idle_worker_waits_for_work_instead_of_spinning(
+    hookline: Running, receiver: Receiver
+) -> None:
+    tenant_id, _ = await setup_webhook(hookline, receiver, "/ok")
+    sent = await api.send(hookline.client, "order.filled", {}, tenant_id)
+    await api.settled(hookline.client, sent["id"])  # the worker was woken, and is idle again
+    worker = hookline.node.worker
+    assert worker is not None
+    await asyncio.sleep(0.1)
+    before = worker.claims
+    await asyncio.sleep(0.5)
+    # One claim per poll interval (0.05 s) at most, not a busy loop.
+    assert worker.claims - before <= 0.5 / 0.05 + 2

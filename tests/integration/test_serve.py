@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.databases import query
 from tests.support.harness import ADMIN_KEY, ServeProcess
-from tests.support.receiver import Receiver, Reply
+from tests.support.receiver import Receiver, Reply, Reset
 
 pytestmark = pytest.mark.slow
 
@@ -40,6 +40,55 @@ async def prepare(client: httpx.AsyncClient, receiver: Receiver) -> str:
 async def statuses(database_url: str) -> dict[str, int]:
     rows = await query(database_url, "SELECT status, count(*) FROM deliveries GROUP BY status")
     return {str(status): int(count) for status, count in rows}  # type: ignore[call-overload]
+
+
+async def test_serve_delivers_through_every_receiver_behaviour(
+    tmp_path: Path, database_url: str, receiver: Receiver
+) -> None:
+    receiver.script("/ok", Reply(200))
+    receiver.script("/flaky", Reply(500), Reply(200))
+    receiver.script("/slow", Reply(200, delay=2.5), Reply(200))
+    receiver.script("/gone", Reply(410))
+    receiver.script("/reset", Reset(), Reply(200))
+    process = ServeProcess(
+        serve_env(database_url, HOOKLINE_REQUEST_TIMEOUT="1"), log=tmp_path / "serve.log"
+    )
+    process.start()
+    try:
+        async with httpx.AsyncClient(base_url=process.base_url, headers=HEADERS) as client:
+            tenant = (await client.post("/api/v1/tenants", json={"name": "Acme"})).json()
+            await client.post("/api/v1/event-types", json={"name": "order.filled"})
+            hooks = {}
+            for path in ("/ok", "/flaky", "/slow", "/gone", "/reset"):
+                created = await client.post(
+                    "/api/v1/webhooks", json={"tenant_id": tenant["id"], "url": receiver.url(path)}
+                )
+                hooks[path] = created.json()["id"]
+            sent = await client.post(
+                "/api/v1/events",
+                json={"type": "order.filled", "data": {"n": 1}, "tenant_id": tenant["id"]},
+            )
+            assert sent.json()["deliveries"] == 5
+            for _ in range(200):
+                page = (await client.get(f"/api/v1/events/{sent.json()['id']}/deliveries")).json()
+                if all(d["status"] != "pending" for d in page["data"]):
+                    break
+                await asyncio.sleep(0.05)
+            by_hook = {d["webhook_id"]: d for d in page["data"]}
+            outcome = {path: by_hook[hooks[path]]["status"] for path in hooks}
+            attempts = {path: by_hook[hooks[path]]["attempt_count"] for path in hooks}
+            gone = (await client.get(f"/api/v1/webhooks/{hooks['/gone']}")).json()
+    finally:
+        process.stop()
+    assert outcome == {
+        "/ok": "succeeded",
+        "/flaky": "succeeded",
+        "/slow": "succeeded",
+        "/gone": "failed",
+        "/reset": "succeeded",
+    }
+    assert attempts == {"/ok": 1, "/flaky": 2, "/slow": 2, "/gone": 1, "/reset": 2}
+    assert gone["is_active"] is False
 
 
 async def test_kill_9_mid_flight_loses_nothing(

@@ -66,3 +66,19 @@ async def test_close_finishes_what_was_submitted_and_refuses_more() -> None:
     assert [t.result() for t in pending] == list(range(5))
     with pytest.raises(Unavailable):
         await batcher.submit(9)
+
+
+async def test_a_flush_that_miscounts_fails_its_batch_and_the_batcher_lives_on() -> None:
+    calls = 0
+
+    async def flush(items: list[int]) -> list[int | Exception]:
+        nonlocal calls
+        calls += 1
+        return [] if calls == 1 else list(items)
+
+    batcher: Batcher[int, int] = Batcher(flush, max_batch=10, name="t")
+    batcher.start()
+    with pytest.raises(RuntimeError, match="0 results for 1 items"):
+        await batcher.submit(1)
+    assert await batcher.submit(2) == 2
+    await batcher.close()

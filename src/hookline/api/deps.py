@@ -41,7 +41,7 @@ Limit = Annotated[
     int | None, Query(ge=1, le=250, description="Page size (default 50, at most 250).")
 ]
 Cursor = Annotated[
-    str | None, Query(description="`next_cursor` from the previous page.", max_length=64)
+    str | None, Query(description="`next_cursor` from the previous page.", max_length=256)
 ]
 
 
