@@ -202,14 +202,12 @@ class WebhookCreate(Input):
     event_types: list[EventTypeName] = Field(
         default_factory=list, description="Subscribed event types; empty means every type."
     )
-    filter: dict[str, Any] | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     format: WebhookFormat = "standard"
     is_active: bool = True
     secret: str | None = Field(
         default=None, description="Bring your own `whsec_...` secret; generated when omitted."
     )
-    rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
 
 
 class WebhookUpdate(Input):
@@ -219,11 +217,9 @@ class WebhookUpdate(Input):
     name: Name | None = None
     description: Description | None = None
     event_types: list[EventTypeName] | None = None
-    filter: dict[str, Any] | None = None
     headers: dict[str, str] | None = None
     format: WebhookFormat | None = None
     is_active: bool | None = None
-    rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
 
 
 class EventSend(Input):

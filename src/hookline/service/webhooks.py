@@ -60,7 +60,7 @@ def check_headers(headers: dict[str, str]) -> dict[str, str]:
     return headers
 
 
-# Fields a PATCH may change but not set to null (the others, like filter, clear with null).
+# Fields a PATCH may change but not set to null.
 NOT_NULL = frozenset(
     {"url", "name", "description", "event_types", "headers", "format", "is_active"}
 )
@@ -117,7 +117,6 @@ class Webhooks:
                     "format": spec.format,
                     "secret": secret,
                     "is_active": spec.is_active,
-                    "rate_limit_per_minute": spec.rate_limit_per_minute,
                     "created_at": at,
                     "updated_at": at,
                 },
