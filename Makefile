@@ -23,8 +23,8 @@ run: $(VENV)/.installed-run
 	$(BIN)/hookline serve --dev
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff format --check src tests benchmarks
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy

@@ -6,4 +6,6 @@ Events go in through `send`, are stored durably, fanned out to every subscribed 
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from hookline.client import AsyncClient, Client, HooklineAPIError
+
+__all__ = ["AsyncClient", "Client", "HooklineAPIError", "__version__"]

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 
+from jsonschema.protocols import Validator
+
+from hookline import schemas
 from hookline.errors import InvalidInput
 from hookline.models import EventType
 from hookline.store import Database
@@ -17,6 +20,7 @@ class EventCatalog:
         self._db = db
         self._max_age = max_age
         self._types: dict[str, EventType] = {}
+        self._validators: dict[str, Validator] = {}
         self._loaded_at = float("-inf")
         self._lock = asyncio.Lock()
 
@@ -25,6 +29,11 @@ class EventCatalog:
             async with self._db.read() as conn:
                 types = await event_type_rows.all_types(conn)
             self._types = {t.name: t for t in types}
+            self._validators = {
+                t.name: schemas.compile_schema(t.json_schema)
+                for t in types
+                if t.json_schema is not None
+            }
             self._loaded_at = time.monotonic()
 
     def invalidate(self) -> None:
@@ -34,6 +43,14 @@ class EventCatalog:
         if time.monotonic() - self._loaded_at > self._max_age or name not in self._types:
             await self._reload()
         return self._types.get(name)
+
+    async def check(self, name: str, data: object) -> EventType:
+        """The live event type `name`, after checking `data` against its schema."""
+        event_type = await self.require(name)
+        validator = self._validators.get(name)
+        if validator is not None:
+            schemas.check(validator, data, name)
+        return event_type
 
     async def require(self, name: str) -> EventType:
         """The live event type called `name`, or an error that lists the ones that exist."""

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     ingest_batch_size: int = Field(default=500, ge=1, le=10_000)
     idempotency_ttl: float = Field(default=24 * 3600.0, gt=0)
 
+    # HTTP API protection
+    api_rate_limit: float = Field(default=100.0, ge=0)  # requests/s per tenant key; 0: none
+    admin_api_rate_limit: float = Field(default=0.0, ge=0)  # requests/s per admin key; 0: none
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+
     # HTTP server
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)

@@ -24,6 +24,7 @@ from hookline.schedule import (
     decide,
     parse_retry_after,
 )
+from hookline.store.schema import AnyRow
 from hookline.transport import Failure, OutboundRequest, Response, Transport
 
 
@@ -36,6 +37,21 @@ class Target:
     keys: tuple[bytes, ...]  # current secret first, then a rotated-out one still in its grace
     headers: dict[str, str]
     format: str
+
+    @classmethod
+    def from_row(cls, row: AnyRow, now: float) -> Target:
+        """From `store.webhooks.targets`: the rotated-out secret signs too until it expires."""
+        keys = [signing.secret_key(row.secret)]
+        expires = row.previous_secret_expires_at
+        if row.previous_secret and expires is not None and expires.timestamp() > now:
+            keys.append(signing.secret_key(row.previous_secret))
+        return cls(
+            webhook_id=row.id,
+            url=row.url,
+            keys=tuple(keys),
+            headers=dict(row.headers),
+            format=row.format,
+        )
 
 
 @dataclass(frozen=True, slots=True)

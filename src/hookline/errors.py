@@ -37,6 +37,13 @@ class PayloadTooLarge(HooklineError):
     title = "Payload too large"
 
 
+class TooManyRequests(HooklineError):
+    """Over a rate limit; `retry_after` (seconds) says when to come back."""
+
+    status = 429
+    title = "Too many requests"
+
+
 class Unauthorized(HooklineError):
     status = 401
     title = "Unauthorized"

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from hookline import ids
+from hookline import filters, ids
 from hookline.batching import Batcher
 from hookline.catalog import EventCatalog
 from hookline.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
@@ -50,17 +50,35 @@ def scoped_key(tenant_id: str | None, key: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """A webhook as fan-out sees it."""
+    """A webhook as fan-out sees it: its tenant, subscribed types (none: all) and filter."""
 
     webhook_id: str
     tenant_id: str
     event_types: frozenset[str]
     filter: dict[str, Any] | None = None
 
-    def matches(self, event_type: str, tenant_id: str | None) -> bool:
+    def matches(self, event_type: str, tenant_id: str | None, envelope: dict[str, Any]) -> bool:
+        """Whether this webhook receives an event (of `tenant_id`; None: a broadcast)."""
         if tenant_id is not None and tenant_id != self.tenant_id:
             return False
-        return not self.event_types or event_type in self.event_types
+        if self.event_types and event_type not in self.event_types:
+            return False
+        return self.filter is None or filters.matches(self.filter, envelope)
+
+    def delivery(self, event_id: str, event_type: str, now: float) -> dict[str, Any]:
+        """The queue row that sends one event to this webhook."""
+        return {
+            "id": ids.new_id(ids.DELIVERY, now),
+            "event_id": event_id,
+            "webhook_id": self.webhook_id,
+            "tenant_id": self.tenant_id,
+            "event_type": event_type,
+            "status": DeliveryStatus.PENDING.value,
+            "trigger": Trigger.SCHEDULED.value,
+            "attempt_count": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +103,18 @@ def iso_timestamp(epoch: float) -> str:
     return (
         datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     )
+
+
+def make_envelope(
+    event_id: str, event_type: str, data: Any, now: float
+) -> tuple[dict[str, Any], bytes]:
+    """The JSON every standard delivery of an event carries, and its exact bytes."""
+    envelope = {"id": event_id, "type": event_type, "timestamp": iso_timestamp(now), "data": data}
+    try:
+        payload = orjson.dumps(envelope)
+    except TypeError as exc:
+        raise InvalidInput(f"data is not serializable as JSON: {exc}") from None
+    return envelope, payload
 
 
 def plan_batch(
@@ -137,7 +167,7 @@ def _replay(previous: Outcome, sub: Submission) -> SentEvent | Replay | Exceptio
 def _fan_out(
     plan: Plan, sub: Submission, tenant_id: str | None, key: str | None, routes: list[Route]
 ) -> SentEvent:
-    matched = [route for route in routes if route.matches(sub.type, tenant_id)]
+    matched = [route for route in routes if route.matches(sub.type, tenant_id, sub.envelope)]
     plan.events.append(
         {
             "id": sub.event_id,
@@ -149,21 +179,9 @@ def _fan_out(
             "created_at": sub.created_at,
         }
     )
-    for route in matched:
-        plan.deliveries.append(
-            {
-                "id": ids.new_id(ids.DELIVERY, sub.created_at),
-                "event_id": sub.event_id,
-                "webhook_id": route.webhook_id,
-                "tenant_id": route.tenant_id,
-                "event_type": sub.type,
-                "status": DeliveryStatus.PENDING.value,
-                "trigger": Trigger.SCHEDULED.value,
-                "attempt_count": 0,
-                "next_attempt_at": sub.created_at,
-                "created_at": sub.created_at,
-            }
-        )
+    plan.deliveries.extend(
+        route.delivery(sub.event_id, sub.type, sub.created_at) for route in matched
+    )
     return SentEvent(
         id=sub.event_id,
         type=sub.type,
@@ -216,21 +234,12 @@ class Ingestor:
         idempotency_key: str | None = None,
     ) -> SentEvent:
         """Store an event and fan it out. Returns once it is durable (committed)."""
-        await self._catalog.require(event_type)
         if not isinstance(data, dict):
             raise InvalidInput("data must be a JSON object")
+        await self._catalog.check(event_type, data)
         now = round(time.time(), 3)  # stored to the millisecond; answer with what is stored
         event_id = ids.new_id(ids.EVENT, now)
-        envelope = {
-            "id": event_id,
-            "type": event_type,
-            "timestamp": iso_timestamp(now),
-            "data": data,
-        }
-        try:
-            payload = orjson.dumps(envelope)
-        except TypeError as exc:
-            raise InvalidInput(f"data is not serializable as JSON: {exc}") from None
+        envelope, payload = make_envelope(event_id, event_type, data, now)
         if len(payload) > self._max_payload_bytes:
             raise PayloadTooLarge(
                 f"the event is {len(payload)} bytes as JSON; the limit is "

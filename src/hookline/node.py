@@ -38,19 +38,21 @@ class Hookline:
         self.db = Database(settings.database_url)
         self.policy = network_policy(settings)
         self.catalog = EventCatalog(self.db)
+        self.transport = Transport(
+            timeout=settings.request_timeout,
+            max_body_bytes=settings.max_response_body_bytes,
+            policy=self.policy,
+            max_connections=settings.worker_concurrency,
+        )
+        self.retry_policy = RetryPolicy(
+            schedule=settings.retry_schedule, retry_after_max=settings.retry_after_max
+        )
         self.worker: Worker | None = None
         if run_worker:
             self.worker = Worker(
                 self.db,
-                Transport(
-                    timeout=settings.request_timeout,
-                    max_body_bytes=settings.max_response_body_bytes,
-                    policy=self.policy,
-                    max_connections=settings.worker_concurrency,
-                ),
-                RetryPolicy(
-                    schedule=settings.retry_schedule, retry_after_max=settings.retry_after_max
-                ),
+                self.transport,
+                self.retry_policy,
                 concurrency=settings.worker_concurrency,
                 batch_size=settings.claim_batch_size,
                 lease=settings.lease,
@@ -69,6 +71,7 @@ class Hookline:
             catalog=self.catalog,
             ingestor=self.ingestor,
             policy=self.policy,
+            transport=self.transport,
             on_requeue=self._wake_worker,
         )
         admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
@@ -85,6 +88,7 @@ class Hookline:
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
             await upgrade(self.db)
+        await self.transport.start()
         self.ingestor.start()
         if self.worker is not None:
             await self.worker.start()
@@ -94,6 +98,7 @@ class Hookline:
         await self.ingestor.close()
         if self.worker is not None:
             await self.worker.stop()
+        await self.transport.close()
         await self.db.close()
 
     async def __aenter__(self) -> Hookline:

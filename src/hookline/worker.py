@@ -16,7 +16,9 @@ import random
 import time
 from collections.abc import Callable
 
-from hookline import deliver, ids, signing
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookline import deliver, ids, throttle
 from hookline.batching import Batcher
 from hookline.deliver import Finished, Job, Skipped, Target
 from hookline.models import Trigger
@@ -27,6 +29,7 @@ from hookline.store import deliveries as delivery_rows
 from hookline.store import events as event_rows
 from hookline.store import webhooks as webhook_rows
 from hookline.store.schema import AnyRow
+from hookline.throttle import Claimed
 from hookline.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -70,7 +73,6 @@ class Worker:
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self._transport.start()
         self._recorder.start()
         self._loop = asyncio.create_task(self._run(), name="worker:claim")
 
@@ -86,7 +88,6 @@ class Worker:
             log.info("waiting for %d in-flight deliveries", len(self._in_flight))
             await asyncio.gather(*self._in_flight, return_exceptions=True)
         await self._recorder.close()
-        await self._transport.close()
 
     def wake(self) -> None:
         """New deliveries are due: claim now instead of at the next poll."""
@@ -108,17 +109,18 @@ class Worker:
             wanted = min(free, self._batch_size)
             self._wake.clear()  # before claiming, so a send during the claim is not missed
             try:
-                jobs = await self._claim(wanted)
+                claimed, jobs = await self._claim(wanted)
             except Exception:
                 log.exception("claiming deliveries failed; retrying in %.1f s", self._poll_interval)
-                jobs = []
+                claimed, jobs = 0, []
             for job in jobs:
                 self._spawn(job)
-            if len(jobs) < wanted and not self._stopping:
+            if claimed < wanted and not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval)
 
-    async def _claim(self, limit: int) -> list[Job | Skipped]:
+    async def _claim(self, limit: int) -> tuple[int, list[Job | Skipped]]:
+        """Claim up to `limit` due deliveries; returns how many were due and what to attempt."""
         now = self._clock()
         token = ids.new_id("lease", now)
         self.claims += 1
@@ -131,8 +133,10 @@ class Worker:
                 token=token,
                 skip_locked=not self._db.is_sqlite,
             )
+            claimed = len(rows)
+            rows = await self._admit(conn, rows, now) if rows else rows
             if not rows:
-                return []
+                return claimed, []
             payloads = await event_rows.payloads(conn, {row.event_id for row in rows})
             targets = await webhook_rows.targets(conn, {row.webhook_id for row in rows})
         jobs: list[Job | Skipped] = []
@@ -151,12 +155,28 @@ class Worker:
                         event_id=row.event_id,
                         event_type=row.event_type,
                         payload=payload,
-                        target=_target(target, now),
+                        target=Target.from_row(target, now),
                         number=row.attempt_count + 1,
                         trigger=Trigger(row.trigger),
                     )
                 )
-        return jobs
+        return claimed, jobs
+
+    async def _admit(self, conn: AsyncConnection, rows: list[AnyRow], now: float) -> list[AnyRow]:
+        """Apply per-webhook rate limits: the excess waits for its slot, unattempted."""
+        limits = await webhook_rows.throttle_states(
+            conn, {r.webhook_id for r in rows if not r.throttled}, lock=not self._db.is_sqlite
+        )
+        if not limits:
+            return rows
+        plan = throttle.plan_claim(
+            [Claimed(r.id, r.webhook_id, r.throttled) for r in rows], limits, now
+        )
+        await delivery_rows.defer_many(conn, plan.deferred)
+        await webhook_rows.set_throttle_states(conn, plan.tats)
+        if plan.deferred:
+            log.debug("rate limits deferred %d deliveries", len(plan.deferred))
+        return [r for r in rows if r.id in plan.admitted]
 
     def _spawn(self, job: Job | Skipped) -> None:
         task = asyncio.create_task(self._attempt(job))
@@ -203,17 +223,3 @@ class Worker:
                         conn, item.job.target.webhook_id, item.decision.reason, now
                     )
         return [None] * len(batch)
-
-
-def _target(row: AnyRow, now: float) -> Target:
-    keys = [signing.secret_key(row.secret)]
-    expires = row.previous_secret_expires_at
-    if row.previous_secret and expires is not None and expires.timestamp() > now:
-        keys.append(signing.secret_key(row.previous_secret))
-    return Target(
-        webhook_id=row.id,
-        url=row.url,
-        keys=tuple(keys),
-        headers=dict(row.headers),
-        format=row.format,
-    )

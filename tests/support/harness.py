@@ -19,6 +19,7 @@ import httpx
 import uvicorn
 
 from hookline.api import create_app
+from hookline.client import AsyncClient
 from hookline.config import Settings
 from hookline.node import Hookline
 
@@ -42,7 +43,11 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 class Running:
     node: Hookline
     base_url: str
-    client: httpx.AsyncClient  # authenticated with the admin key
+    client: httpx.AsyncClient  # raw HTTP, authenticated with the admin key
+    api: AsyncClient  # the typed client, authenticated with the admin key
+
+    def client_for(self, key: str) -> AsyncClient:
+        return AsyncClient(self.base_url, key)
 
 
 @asynccontextmanager
@@ -62,8 +67,11 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         port = server.servers[0].sockets[0].getsockname()[1]
         base_url = f"http://127.0.0.1:{port}"
         headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
-        async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10) as client:
-            yield Running(node, base_url, client)
+        async with (
+            httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10) as client,
+            AsyncClient(base_url, ADMIN_KEY, timeout=10) as typed,
+        ):
+            yield Running(node, base_url, client, typed)
     finally:
         server.should_exit = True
         await task

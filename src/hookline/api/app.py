@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from hookline import __version__
 from hookline.api import deliveries, event_types, events, health, problems, tenants, webhooks
+from hookline.api.limits import BodyLimit, KeyRateLimiter
 from hookline.node import Hookline
 
 DESCRIPTION = """
@@ -47,6 +48,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.node = node
+    app.state.rate_limiter = KeyRateLimiter(
+        tenant_rate=node.settings.api_rate_limit, admin_rate=node.settings.admin_api_rate_limit
+    )
+    app.add_middleware(BodyLimit, limit=node.settings.max_request_bytes)
     problems.install(app)
     app.include_router(health.router)
     for module in (tenants, event_types, webhooks, events, deliveries):

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from hookline.api.limits import KeyRateLimiter
 from hookline.auth import Principal
 from hookline.errors import Forbidden, NotFound
 from hookline.node import Hookline
@@ -23,7 +24,10 @@ async def get_principal(request: Request, node: Node) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     presented = token.strip() if scheme.lower() == "bearer" else None
-    return await node.authenticator.authenticate(presented)
+    caller = await node.authenticator.authenticate(presented)
+    limiter: KeyRateLimiter = request.app.state.rate_limiter
+    limiter.check(caller)
+    return caller
 
 
 Caller = Annotated[Principal, Depends(get_principal)]

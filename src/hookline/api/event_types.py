@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from hookline.api.deps import Admin, Caller, Cursor, Limit, Node
-from hookline.models import EventType, EventTypeCreate, Page
+from hookline.models import EventType, EventTypeCreate, EventTypeUpdate, Page
 
 router = APIRouter(prefix="/event-types", tags=["event types"])
 
@@ -31,3 +31,20 @@ async def list_event_types(
 @router.get("/{name}", summary="Get an event type")
 async def get_event_type(name: str, node: Node, _: Caller) -> EventType:
     return await node.service.event_types.get(name)
+
+
+@router.patch(
+    "/{name}", summary="Change an event type's description, schema or archived flag (admin)"
+)
+async def update_event_type(name: str, spec: EventTypeUpdate, node: Node, _: Admin) -> EventType:
+    return await node.service.event_types.update(name, spec)
+
+
+@router.delete(
+    "/{name}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Archive an event type: no new events of it are accepted (admin)",
+)
+async def archive_event_type(name: str, node: Node, _: Admin) -> Response:
+    await node.service.event_types.archive(name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

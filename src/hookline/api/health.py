@@ -1,18 +1,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 
 from hookline import __version__
 from hookline.api.deps import Node
+from hookline.models import Health
 
 router = APIRouter(tags=["health"])
-
-
-class Health(BaseModel):
-    status: str
-    version: str
-    database: str
 
 
 @router.get("/health", summary="Liveness and database reachability (no key needed)")

@@ -3,14 +3,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from pydantic import AwareDatetime
 
 from hookline.api.deps import Caller, Cursor, Limit, Node, tenant_scope
 from hookline.models import (
-    Delivery,
     DeliveryStatus,
+    DeliveryWithAttempts,
     Page,
+    Recovery,
+    RecoveryResult,
+    SecretRotation,
     Webhook,
     WebhookCreate,
+    WebhookStats,
+    WebhookTest,
+    WebhookTestResult,
     WebhookUpdate,
     WebhookWithSecret,
 )
@@ -61,7 +68,34 @@ async def delete_webhook(webhook_id: str, node: Node, caller: Caller) -> Respons
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/{webhook_id}/deliveries", summary="A webhook's deliveries, newest first")
+@router.post(
+    "/{webhook_id}/rotate-secret",
+    summary="Replace the signing secret; the old one keeps signing during a grace period",
+)
+async def rotate_secret(
+    webhook_id: str, node: Node, caller: Caller, spec: SecretRotation | None = None
+) -> WebhookWithSecret:
+    return await node.service.webhooks.rotate_secret(
+        webhook_id, spec or SecretRotation(), tenant=caller.tenant_id
+    )
+
+
+@router.post(
+    "/{webhook_id}/test",
+    summary="Send a signed test event now and report the receiver's answer",
+)
+async def send_webhook_test(
+    webhook_id: str, node: Node, caller: Caller, spec: WebhookTest | None = None
+) -> WebhookTestResult:
+    return await node.service.webhooks.send_test(
+        webhook_id, spec or WebhookTest(), tenant=caller.tenant_id
+    )
+
+
+@router.get(
+    "/{webhook_id}/deliveries",
+    summary="A webhook's delivery log, newest first, each delivery with its attempts",
+)
 async def list_webhook_deliveries(
     webhook_id: str,
     node: Node,
@@ -69,7 +103,33 @@ async def list_webhook_deliveries(
     limit: Limit = None,
     cursor: Cursor = None,
     status: Annotated[DeliveryStatus | None, Query()] = None,
-) -> Page[Delivery]:
+    event_type: Annotated[str | None, Query(max_length=128)] = None,
+    since: Annotated[AwareDatetime | None, Query(description="Created at or after.")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="Created before.")] = None,
+) -> Page[DeliveryWithAttempts]:
     return await node.service.deliveries.for_webhook(
-        webhook_id, tenant=caller.tenant_id, status=status, limit=limit, cursor=cursor
+        webhook_id,
+        tenant=caller.tenant_id,
+        status=status,
+        event_type=event_type,
+        since=since,
+        until=until,
+        limit=limit,
+        cursor=cursor,
     )
+
+
+@router.post(
+    "/{webhook_id}/recover",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send again everything the webhook missed in a time range",
+)
+async def recover_webhook(
+    webhook_id: str, spec: Recovery, node: Node, caller: Caller
+) -> RecoveryResult:
+    return await node.service.deliveries.recover(webhook_id, spec, tenant=caller.tenant_id)
+
+
+@router.get("/{webhook_id}/stats", summary="Health: counts, success rates, latency percentiles")
+async def webhook_stats(webhook_id: str, node: Node, caller: Caller) -> WebhookStats:
+    return await node.service.stats.for_webhook(webhook_id, tenant=caller.tenant_id)

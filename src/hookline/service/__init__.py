@@ -15,10 +15,12 @@ from hookline.service.deliveries import Deliveries
 from hookline.service.event_types import EventTypes
 from hookline.service.events import Events
 from hookline.service.keys import Keys
+from hookline.service.stats import Stats
 from hookline.service.tenants import Tenants
 from hookline.service.webhooks import Webhooks
 from hookline.ssrf import NetworkPolicy
 from hookline.store import Database
+from hookline.transport import Transport
 
 
 class Service:
@@ -29,14 +31,16 @@ class Service:
         catalog: EventCatalog,
         ingestor: Ingestor,
         policy: NetworkPolicy,
+        transport: Transport,
         on_requeue: Callable[[], None],
     ) -> None:
         self.tenants = Tenants(db)
         self.keys = Keys(db)
         self.event_types = EventTypes(db, catalog)
-        self.webhooks = Webhooks(db, catalog, policy)
+        self.webhooks = Webhooks(db, catalog, policy, transport)
         self.events = Events(db, ingestor)
         self.deliveries = Deliveries(db, on_requeue=on_requeue)
+        self.stats = Stats(db)
 
 
 __all__ = ["Service"]

@@ -1,14 +1,40 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.errors import Conflict
-from hookline.models import Attempt, Delivery, DeliveryStatus, Page
+from hookline.ingest import Route
+from hookline.models import (
+    TEST_EVENT_TYPE,
+    Attempt,
+    Delivery,
+    DeliveryStatus,
+    DeliveryWithAttempts,
+    Page,
+    Recovery,
+    RecoveryResult,
+    Webhook,
+)
 from hookline.service.common import clamp_limit, found, now
 from hookline.store import Database
 from hookline.store import attempts as attempt_rows
 from hookline.store import deliveries as delivery_rows
+from hookline.store import events as event_rows
 from hookline.store import webhooks as webhook_rows
+
+RECOVER_CHUNK = 500
+
+
+def _refuse_if_disabled(webhook: Webhook) -> None:
+    if not webhook.is_active:
+        raise Conflict(
+            f"webhook {webhook.id!r} is disabled ({webhook.disabled_reason}); re-enable it "
+            "(PATCH is_active=true) before sending it deliveries again"
+        )
 
 
 class Deliveries:
@@ -45,32 +71,86 @@ class Deliveries:
         *,
         tenant: str | None,
         status: DeliveryStatus | None = None,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
         limit: int | None = None,
         cursor: str | None = None,
-    ) -> Page[Delivery]:
+    ) -> Page[DeliveryWithAttempts]:
+        """A webhook's delivery log, newest first, each delivery with its attempts."""
         async with self._db.read() as conn:
-            found(await webhook_rows.get(conn, webhook_id, tenant_id=tenant), "webhook", webhook_id)
-            return await delivery_rows.page(
+            await _webhook(conn, webhook_id, tenant)
+            page = await delivery_rows.page(
                 conn,
                 tenant_id=tenant,
                 webhook_id=webhook_id,
                 status=status,
+                event_type=event_type,
+                since=since,
+                until=until,
                 limit=clamp_limit(limit),
                 cursor=cursor,
             )
+            tried = await attempt_rows.for_deliveries(conn, [d.id for d in page.data])
+        return Page[DeliveryWithAttempts](
+            data=[DeliveryWithAttempts(**d.model_dump(), attempts=tried[d.id]) for d in page.data],
+            next_cursor=page.next_cursor,
+        )
 
     async def retry(self, delivery_id: str, *, tenant: str | None) -> Delivery:
-        """Attempt now. A finished delivery gets one more (manual) attempt; a pending one just
-        stops waiting and keeps its remaining schedule."""
+        """Attempt now. A finished delivery gets one more (manual) attempt; a pending one stops
+        waiting and keeps its remaining schedule."""
         async with self._db.write() as conn:
             current = await delivery_rows.get(conn, delivery_id, tenant_id=tenant)
             current = found(current, "delivery", delivery_id)
-            webhook = await webhook_rows.get(conn, current.webhook_id, tenant_id=None)
-            if webhook is not None and not webhook.is_active:
-                raise Conflict(
-                    f"webhook {webhook.id!r} is disabled ({webhook.disabled_reason}); "
-                    "re-enable it (PATCH is_active=true) before retrying its deliveries"
-                )
+            _refuse_if_disabled(await _webhook(conn, current.webhook_id, None))
             delivery = await delivery_rows.retry_now(conn, delivery_id, tenant_id=tenant, now=now())
         self._on_requeue()
         return found(delivery, "delivery", delivery_id)
+
+    async def recover(
+        self, webhook_id: str, spec: Recovery, *, tenant: str | None
+    ) -> RecoveryResult:
+        """Everything a webhook should have received in a time range and did not: its failed
+        and cancelled deliveries get one more attempt, and matching events it never got a
+        delivery for (while it was disabled, say) get one."""
+        until = spec.until or datetime.now(UTC)
+        async with self._db.write() as conn:
+            webhook = await _webhook(conn, webhook_id, tenant)
+            _refuse_if_disabled(webhook)
+            since = max(spec.since, webhook.created_at)
+            requeued = await delivery_rows.requeue_finished(
+                conn, webhook_id, since=since, until=until, now=now()
+            )
+        route = Route(webhook.id, webhook.tenant_id, frozenset(webhook.event_types), webhook.filter)
+        created, after = 0, ""
+        while True:  # in chunks, so ingest is never held up for long
+            async with self._db.write() as conn:
+                events = await event_rows.missed_by(
+                    conn,
+                    webhook_id,
+                    webhook.tenant_id,
+                    since=since,
+                    until=until,
+                    after=after,
+                    limit=RECOVER_CHUNK,
+                )
+                at = now()
+                rows = [
+                    route.delivery(event.id, event.type, at)
+                    for event in events
+                    if event.type != TEST_EVENT_TYPE
+                    and route.matches(event.type, None, orjson.loads(event.payload))
+                ]
+                await delivery_rows.insert_many(conn, rows)
+            created += len(rows)
+            if len(events) < RECOVER_CHUNK:
+                break
+            after = events[-1].id
+        if requeued or created:
+            self._on_requeue()
+        return RecoveryResult(requeued=requeued, created=created)
+
+
+async def _webhook(conn: AsyncConnection, webhook_id: str, tenant: str | None) -> Webhook:
+    return found(await webhook_rows.get(conn, webhook_id, tenant_id=tenant), "webhook", webhook_id)

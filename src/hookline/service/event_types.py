@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from hookline import schemas
 from hookline.catalog import EventCatalog
-from hookline.models import EventType, EventTypeCreate, Page
+from hookline.errors import InvalidInput
+from hookline.models import EventType, EventTypeCreate, EventTypeUpdate, Page
 from hookline.service.common import clamp_limit, conflict_on_duplicate, found, now
 from hookline.store import Database
 from hookline.store import event_types as event_type_rows
@@ -13,6 +15,8 @@ class EventTypes:
         self._catalog = catalog
 
     async def create(self, spec: EventTypeCreate) -> EventType:
+        if spec.json_schema is not None:
+            schemas.compile_schema(spec.json_schema)
         at = now()
         taken = f"event type {spec.name!r} already exists"
         async with conflict_on_duplicate(taken), self._db.write() as conn:
@@ -45,3 +49,27 @@ class EventTypes:
             return await event_type_rows.page(
                 conn, limit=clamp_limit(limit), cursor=cursor, include_archived=include_archived
             )
+
+    async def update(self, name: str, spec: EventTypeUpdate) -> EventType:
+        values = spec.model_dump(exclude_unset=True)
+        for field in ("description", "archived"):
+            if field in values and values[field] is None:
+                raise InvalidInput(f"{field} cannot be null; omit it to keep it")
+        if "json_schema" in values:
+            schema = values.pop("json_schema")
+            if schema is not None:
+                schemas.compile_schema(schema)
+            values["schema"] = schema
+        return await self._change(name, values)
+
+    async def archive(self, name: str) -> EventType:
+        """Archived types accept no new events and leave the catalog list; webhooks subscribed
+        to them keep their subscription (unarchive with `archived: false`)."""
+        return await self._change(name, {"archived": True})
+
+    async def _change(self, name: str, values: dict[str, object]) -> EventType:
+        values["updated_at"] = now()
+        async with self._db.write() as conn:
+            updated = await event_type_rows.update_one(conn, name, values)
+        self._catalog.invalidate()
+        return found(updated, "event type", name)

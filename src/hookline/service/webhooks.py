@@ -1,17 +1,37 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from hookline import ids, signing
+from hookline import filters, ids, signing
 from hookline.catalog import EventCatalog
+from hookline.deliver import Job, Target, attempt, attempt_error, attempt_row
 from hookline.errors import Forbidden, InvalidInput
-from hookline.models import Page, Webhook, WebhookCreate, WebhookUpdate, WebhookWithSecret
+from hookline.ingest import make_envelope
+from hookline.models import (
+    TEST_EVENT_TYPE,
+    Page,
+    SecretRotation,
+    Trigger,
+    Webhook,
+    WebhookCreate,
+    WebhookTest,
+    WebhookTestResult,
+    WebhookUpdate,
+    WebhookWithSecret,
+)
+from hookline.schedule import Delivered, RetryPolicy
 from hookline.service.common import clamp_limit, found, now, resolve_tenant
 from hookline.ssrf import NetworkPolicy, check_url
 from hookline.store import Database
+from hookline.store import attempts as attempt_rows
+from hookline.store import deliveries as delivery_rows
+from hookline.store import events as event_rows
 from hookline.store import tenants as tenant_rows
 from hookline.store import webhooks as webhook_rows
+from hookline.transport import Response, Transport
 
+ONE_SHOT = RetryPolicy(schedule=())
 MAX_HEADERS = 20
 MAX_HEADER_BYTES = 8 * 1024
 _TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
@@ -67,10 +87,13 @@ NOT_NULL = frozenset(
 
 
 class Webhooks:
-    def __init__(self, db: Database, catalog: EventCatalog, policy: NetworkPolicy) -> None:
+    def __init__(
+        self, db: Database, catalog: EventCatalog, policy: NetworkPolicy, transport: Transport
+    ) -> None:
         self._db = db
         self._catalog = catalog
         self._policy = policy
+        self._transport = transport
 
     async def _check_event_types(self, names: list[str]) -> list[str]:
         unknown = [name for name in names if await self._catalog.get(name) is None]
@@ -92,6 +115,7 @@ class Webhooks:
         url = check_url(spec.url, self._policy)
         event_types = await self._check_event_types(spec.event_types)
         headers = check_headers(spec.headers)
+        payload_filter = None if spec.filter is None else filters.validate(spec.filter)
         secret = self._check_secret(spec.secret)
         at = now()
         async with self._db.write() as conn:
@@ -112,11 +136,12 @@ class Webhooks:
                     "url": url,
                     "description": spec.description,
                     "event_types": event_types,
-                    "filter": None,
+                    "filter": payload_filter,
                     "headers": headers,
                     "format": spec.format,
                     "secret": secret,
                     "is_active": spec.is_active,
+                    "rate_limit_per_minute": spec.rate_limit_per_minute,
                     "created_at": at,
                     "updated_at": at,
                 },
@@ -147,6 +172,8 @@ class Webhooks:
             values["event_types"] = await self._check_event_types(values["event_types"])
         if "headers" in values:
             values["headers"] = check_headers(values["headers"])
+        if values.get("filter") is not None:
+            values["filter"] = filters.validate(values["filter"])
         if values.get("is_active") is True:  # re-enabled: a fresh start
             values |= {
                 "disabled_reason": None,
@@ -162,11 +189,119 @@ class Webhooks:
                 "webhook",
                 webhook_id,
             )
+            if "rate_limit_per_minute" in values:
+                await webhook_rows.reset_throttle(conn, webhook_id, at)
             if values.get("is_active") is False:
                 await webhook_rows.cancel_pending(
                     conn, webhook_id, "webhook disabled: deactivated through the API", at
                 )
         return updated
+
+    async def rotate_secret(
+        self, webhook_id: str, spec: SecretRotation, *, tenant: str | None
+    ) -> WebhookWithSecret:
+        """A new secret; the old one keeps signing too for `grace_seconds`, so receivers can
+        switch over without rejecting a request."""
+        secret = self._check_secret(spec.secret)
+        at = now()
+        async with self._db.write() as conn:
+            current = await webhook_rows.targets(conn, {webhook_id}, tenant_id=tenant)
+            row = found(current.get(webhook_id), "webhook", webhook_id)
+            keep_old = spec.grace_seconds > 0
+            updated = await webhook_rows.update_one(
+                conn,
+                webhook_id,
+                {
+                    "secret": secret,
+                    "previous_secret": row.secret if keep_old else None,
+                    "previous_secret_expires_at": at + spec.grace_seconds if keep_old else None,
+                    "updated_at": at,
+                },
+                tenant_id=tenant,
+            )
+        return WebhookWithSecret(
+            **found(updated, "webhook", webhook_id).model_dump(), secret=secret
+        )
+
+    async def send_test(
+        self, webhook_id: str, spec: WebhookTest, *, tenant: str | None
+    ) -> WebhookTestResult:
+        """Send one signed test event now and report what the receiver answered. The attempt is
+        recorded (trigger `test`) but is never retried and does not count towards the webhook's
+        health."""
+        event_type = TEST_EVENT_TYPE
+        data: dict[str, Any] = {
+            "test": True,
+            "message": "Webhook configuration verified",
+            "webhook_id": webhook_id,
+        }
+        if spec.event_type is not None:
+            event_type, data = spec.event_type, spec.data or {}
+            await self._catalog.check(event_type, data)
+        elif spec.data is not None:
+            data = spec.data
+        at = now()
+        async with self._db.read() as conn:
+            rows = await webhook_rows.targets(conn, {webhook_id}, tenant_id=tenant)
+        row = found(rows.get(webhook_id), "webhook", webhook_id)
+        event_id = ids.new_id(ids.EVENT, at)
+        _, payload = make_envelope(event_id, event_type, data, at)
+        job = Job(
+            delivery_id=ids.new_id(ids.DELIVERY, at),
+            lease_token="test",
+            event_id=event_id,
+            event_type=event_type,
+            payload=payload.decode(),
+            target=Target.from_row(row, at),
+            number=1,
+            trigger=Trigger.TEST,
+        )
+        done = await attempt(job, self._transport, ONE_SHOT)
+        succeeded = isinstance(done.decision, Delivered)
+        status_code = done.result.status_code if isinstance(done.result, Response) else None
+        error = attempt_error(done.result)
+        async with self._db.write() as conn:
+            await event_rows.insert_many(
+                conn,
+                [
+                    {
+                        "id": event_id,
+                        "tenant_id": row.tenant_id,
+                        "type": event_type,
+                        "payload": job.payload,
+                        "created_at": at,
+                    }
+                ],
+            )
+            await delivery_rows.insert_many(
+                conn,
+                [
+                    {
+                        "id": job.delivery_id,
+                        "event_id": event_id,
+                        "webhook_id": webhook_id,
+                        "tenant_id": row.tenant_id,
+                        "event_type": event_type,
+                        "status": "succeeded" if succeeded else "failed",
+                        "trigger": Trigger.TEST.value,
+                        "attempt_count": 1,
+                        "last_status_code": status_code,
+                        "last_error": error,
+                        "created_at": at,
+                        "finished_at": done.ended_at,
+                    }
+                ],
+            )
+            await attempt_rows.insert_many(conn, [attempt_row(done)])
+        return WebhookTestResult(
+            status="success" if succeeded else "failure",
+            status_code=status_code,
+            latency_ms=done.result.latency_ms,
+            response_body=done.result.body if isinstance(done.result, Response) else "",
+            error=error,
+            event_id=event_id,
+            delivery_id=job.delivery_id,
+        )
 
     async def delete(self, webhook_id: str, *, tenant: str | None) -> None:
         async with self._db.write() as conn:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Text, bindparam, insert, or_, select, update
+from sqlalchemy import Integer, Text, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.models import Delivery, DeliveryStatus, Page, Trigger
@@ -39,10 +40,19 @@ async def page(
     event_id: str | None = None,
     webhook_id: str | None = None,
     status: DeliveryStatus | None = None,
+    event_type: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     limit: int,
     cursor: str | None,
 ) -> Page[Delivery]:
     query = select(*RECORD_COLUMNS)
+    if event_type is not None:
+        query = query.where(deliveries.c.event_type == event_type)
+    if since is not None:
+        query = query.where(deliveries.c.created_at >= since)
+    if until is not None:
+        query = query.where(deliveries.c.created_at < until)
     if tenant_id is not None:
         query = query.where(deliveries.c.tenant_id == tenant_id)
     if event_id is not None:
@@ -86,9 +96,27 @@ async def claim(
             deliveries.c.event_type,
             deliveries.c.attempt_count,
             deliveries.c.trigger,
+            deliveries.c.throttled,
         )
     )
     return list((await conn.execute(stmt)).all())
+
+
+_DEFER = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("b_id", type_=Text))
+    .values(
+        next_attempt_at=bindparam("b_next", type_=Timestamp),
+        throttled=True,
+        lease_token=None,
+    )
+)
+
+
+async def defer_many(conn: AsyncConnection, until: dict[str, float]) -> None:
+    """Put claimed deliveries back until their throttle slot, without using an attempt."""
+    if until:
+        await conn.execute(_DEFER, [{"b_id": k, "b_next": v} for k, v in until.items()])
 
 
 _FINISH = (
@@ -106,6 +134,7 @@ _FINISH = (
         finished_at=bindparam("b_finished", type_=Timestamp),
         trigger=Trigger.SCHEDULED.value,
         lease_token=None,
+        throttled=False,
     )
 )
 
@@ -147,3 +176,35 @@ async def existing_ids(conn: AsyncConnection, delivery_ids: set[str]) -> set[str
         return set()
     stmt = select(deliveries.c.id).where(deliveries.c.id.in_(delivery_ids))
     return set((await conn.execute(stmt)).scalars())
+
+
+async def requeue_finished(
+    conn: AsyncConnection, webhook_id: str, *, since: datetime, until: datetime, now: float
+) -> int:
+    """Queue a webhook's failed and cancelled deliveries from a time range again: one more
+    attempt each (manual), now."""
+    stmt = (
+        update(deliveries)
+        .where(
+            deliveries.c.webhook_id == webhook_id,
+            deliveries.c.status.in_([DeliveryStatus.FAILED.value, DeliveryStatus.CANCELLED.value]),
+            deliveries.c.trigger != Trigger.TEST.value,
+            deliveries.c.created_at >= since,
+            deliveries.c.created_at < until,
+        )
+        .values(
+            status=PENDING,
+            trigger=Trigger.MANUAL.value,
+            next_attempt_at=now,
+            finished_at=None,
+            lease_token=None,
+        )
+    )
+    return (await conn.execute(stmt)).rowcount
+
+
+async def pending_count(conn: AsyncConnection, webhook_id: str) -> int:
+    stmt = select(func.count()).where(
+        deliveries.c.webhook_id == webhook_id, deliveries.c.status == PENDING
+    )
+    return int((await conn.execute(stmt)).scalar_one())

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.models import Event, Page
@@ -89,3 +90,33 @@ async def delivery_counts(conn: AsyncConnection, event_ids: set[str]) -> dict[st
 async def payloads(conn: AsyncConnection, event_ids: set[str]) -> dict[str, str]:
     stmt = select(events.c.id, events.c.payload).where(events.c.id.in_(event_ids))
     return dict((await conn.execute(stmt)).all())
+
+
+async def missed_by(
+    conn: AsyncConnection,
+    webhook_id: str,
+    tenant_id: str,
+    *,
+    since: datetime,
+    until: datetime,
+    after: str,
+    limit: int,
+) -> list[AnyRow]:
+    """Events of a webhook's tenant (and broadcasts) in a time range that it has no delivery
+    for, in id order from `after`: what `recover` considers sending."""
+    delivered = exists().where(
+        deliveries.c.event_id == events.c.id, deliveries.c.webhook_id == webhook_id
+    )
+    stmt = (
+        select(events.c.id, events.c.type, events.c.payload, events.c.created_at)
+        .where(
+            or_(events.c.tenant_id == tenant_id, events.c.tenant_id.is_(None)),
+            events.c.created_at >= since,
+            events.c.created_at < until,
+            events.c.id > after,
+            ~delivered,
+        )
+        .order_by(events.c.id)
+        .limit(limit)
+    )
+    return list((await conn.execute(stmt)).all())

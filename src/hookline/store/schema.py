@@ -120,6 +120,7 @@ webhooks = Table(
     Column("disabled_reason", Text, nullable=True),
     Column("disabled_at", Timestamp, nullable=True),
     Column("rate_limit_per_minute", Integer, nullable=True),
+    Column("throttle_tat", Timestamp, nullable=True),  # see hookline.throttle
     Column("max_in_flight", Integer, nullable=True),
     Column("fifo", Boolean, nullable=False, server_default=text("false")),
     Column("success_count", BigInteger, nullable=False, server_default=text("0")),
@@ -167,6 +168,8 @@ deliveries = Table(
     Column("attempt_count", Integer, nullable=False, server_default=text("0")),
     Column("next_attempt_at", Timestamp, nullable=True),
     Column("lease_token", String(40), nullable=True),
+    # Waiting for a throttle slot it already holds: admitted without spending another.
+    Column("throttled", Boolean, nullable=False, server_default=text("false")),
     Column("last_status_code", Integer, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("created_at", Timestamp, nullable=False),

@@ -46,6 +46,13 @@ async def get(conn: AsyncConnection, webhook_id: str, *, tenant_id: str | None) 
     return _webhook(row) if row else None
 
 
+async def health(conn: AsyncConnection, webhook_id: str, *, tenant_id: str | None) -> AnyRow | None:
+    stmt = select(*PUBLIC, webhooks.c.last_success_at, webhooks.c.last_failure_at).where(
+        _scoped(webhook_id, tenant_id)
+    )
+    return (await conn.execute(stmt)).one_or_none()
+
+
 async def page(
     conn: AsyncConnection, *, tenant_id: str | None, limit: int, cursor: str | None
 ) -> Page[Webhook]:
@@ -99,10 +106,13 @@ async def routes(conn: AsyncConnection, tenant_ids: set[str], *, everyone: bool)
     return list((await conn.execute(query)).all())
 
 
-async def targets(conn: AsyncConnection, webhook_ids: set[str]) -> dict[str, AnyRow]:
-    """What the worker needs to send to these webhooks, secrets included."""
+async def targets(
+    conn: AsyncConnection, webhook_ids: set[str], *, tenant_id: str | None = None
+) -> dict[str, AnyRow]:
+    """What it takes to send to these webhooks, secrets included."""
     stmt = select(
         webhooks.c.id,
+        webhooks.c.tenant_id,
         webhooks.c.url,
         webhooks.c.secret,
         webhooks.c.previous_secret,
@@ -111,6 +121,8 @@ async def targets(conn: AsyncConnection, webhook_ids: set[str]) -> dict[str, Any
         webhooks.c.format,
         webhooks.c.is_active,
     ).where(webhooks.c.id.in_(webhook_ids))
+    if tenant_id is not None:
+        stmt = stmt.where(webhooks.c.tenant_id == tenant_id)
     return {row.id: row for row in await conn.execute(stmt)}
 
 
@@ -154,3 +166,54 @@ async def tally_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     b_failures, b_reset, b_streak, b_since, b_last, b_last_success, b_last_failure."""
     if rows:
         await conn.execute(_TALLY, rows)
+
+
+async def throttle_states(
+    conn: AsyncConnection, webhook_ids: set[str], *, lock: bool
+) -> dict[str, tuple[int, float | None]]:
+    """(rate per minute, tat) of the rate-limited webhooks among these. With `lock`, the rows
+    stay locked until commit, so concurrent workers take turns (in id order: no deadlock)."""
+    if not webhook_ids:
+        return {}
+    stmt = (
+        select(webhooks.c.id, webhooks.c.rate_limit_per_minute, webhooks.c.throttle_tat)
+        .where(webhooks.c.id.in_(webhook_ids), webhooks.c.rate_limit_per_minute.is_not(None))
+        .order_by(webhooks.c.id)
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    return {
+        row.id: (
+            row.rate_limit_per_minute,
+            row.throttle_tat.timestamp() if row.throttle_tat else None,
+        )
+        for row in await conn.execute(stmt)
+    }
+
+
+_SET_TAT = (
+    update(webhooks)
+    .where(webhooks.c.id == bindparam("b_id", type_=Text))
+    .values(throttle_tat=bindparam("b_tat", type_=Timestamp))
+)
+
+
+async def set_throttle_states(conn: AsyncConnection, tats: dict[str, float]) -> None:
+    if tats:
+        await conn.execute(_SET_TAT, [{"b_id": k, "b_tat": v} for k, v in tats.items()])
+
+
+async def reset_throttle(conn: AsyncConnection, webhook_id: str, now: float) -> None:
+    """After a rate limit changes: forget the old pace; waiting deliveries queue again."""
+    await conn.execute(
+        update(webhooks).where(webhooks.c.id == webhook_id).values(throttle_tat=None)
+    )
+    await conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.webhook_id == webhook_id,
+            deliveries.c.status == "pending",
+            deliveries.c.throttled.is_(True),
+        )
+        .values(throttled=False, next_attempt_at=now)
+    )

@@ -1,0 +1,366 @@
+"""The blocking client. GENERATED from `_async.py` by
+scripts/generate_sync_client.py: edit that file, then run the script."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel
+
+from hookline.client._common import UNSET, HooklineAPIError, default_headers, fields, query
+from hookline.models import (
+    ApiKey,
+    Attempt,
+    CreatedApiKey,
+    Delivery,
+    DeliveryStatus,
+    DeliveryWithAttempts,
+    Event,
+    EventType,
+    Health,
+    Page,
+    RecoveryResult,
+    SentEvent,
+    Tenant,
+    Webhook,
+    WebhookStats,
+    WebhookTestResult,
+    WebhookWithSecret,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Client:
+    """hookline's HTTP API. Use it as a context manager, or close it when done."""
+
+    def __init__(
+        self,
+        base_url: str = "http://127.0.0.1:8000",
+        key: str | None = None,
+        *,
+        timeout: float = 30.0,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self._http = http or httpx.Client(
+            base_url=base_url, headers=default_headers(key), timeout=timeout
+        )
+        self.tenants = Tenants(self)
+        self.event_types = EventTypes(self)
+        self.webhooks = Webhooks(self)
+        self.events = Events(self)
+        self.deliveries = Deliveries(self)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def health(self) -> Health:
+        return self.call("GET", "/health", Health)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        model: type[M],
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> M:
+        """One request, its answer parsed into `model`; errors raise HooklineAPIError."""
+        response = self.request(method, path, json=json, params=params, headers=headers)
+        return model.model_validate(response.json())
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        response = self._http.request(method, path, json=json, params=params, headers=headers)
+        if response.is_error:
+            raise HooklineAPIError.from_response(response)
+        return response
+
+
+class Tenants:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def create(self, name: str, *, uid: str | None = None, max_webhooks: int = 100) -> Tenant:
+        body = {"name": name, "uid": uid, "max_webhooks": max_webhooks}
+        return self._client.call("POST", "/api/v1/tenants", Tenant, json=body)
+
+    def list(self, *, limit: int | None = None, cursor: str | None = None) -> Page[Tenant]:
+        params = query(limit=limit, cursor=cursor)
+        return self._client.call("GET", "/api/v1/tenants", Page[Tenant], params=params)
+
+    def get(self, tenant: str) -> Tenant:
+        """By id or uid."""
+        return self._client.call("GET", f"/api/v1/tenants/{tenant}", Tenant)
+
+    def update(
+        self, tenant: str, *, name: str = UNSET, uid: str | None = UNSET, max_webhooks: int = UNSET
+    ) -> Tenant:
+        body = fields(name=name, uid=uid, max_webhooks=max_webhooks)
+        return self._client.call("PATCH", f"/api/v1/tenants/{tenant}", Tenant, json=body)
+
+    def delete(self, tenant: str) -> None:
+        self._client.request("DELETE", f"/api/v1/tenants/{tenant}")
+
+    def create_key(self, tenant: str, *, name: str = "") -> CreatedApiKey:
+        path = f"/api/v1/tenants/{tenant}/keys"
+        return self._client.call("POST", path, CreatedApiKey, json={"name": name})
+
+    def list_keys(
+        self, tenant: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> Page[ApiKey]:
+        path = f"/api/v1/tenants/{tenant}/keys"
+        params = query(limit=limit, cursor=cursor)
+        return self._client.call("GET", path, Page[ApiKey], params=params)
+
+    def revoke_key(self, tenant: str, key_id: str) -> None:
+        self._client.request("DELETE", f"/api/v1/tenants/{tenant}/keys/{key_id}")
+
+
+class EventTypes:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def create(
+        self, name: str, *, description: str = "", schema: dict[str, Any] | None = None
+    ) -> EventType:
+        body = {"name": name, "description": description, "schema": schema}
+        return self._client.call("POST", "/api/v1/event-types", EventType, json=body)
+
+    def list(
+        self,
+        *,
+        include_archived: bool = False,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[EventType]:
+        params = query(include_archived=include_archived, limit=limit, cursor=cursor)
+        path = "/api/v1/event-types"
+        return self._client.call("GET", path, Page[EventType], params=params)
+
+    def get(self, name: str) -> EventType:
+        return self._client.call("GET", f"/api/v1/event-types/{name}", EventType)
+
+    def update(
+        self,
+        name: str,
+        *,
+        description: str = UNSET,
+        schema: dict[str, Any] | None = UNSET,
+        archived: bool = UNSET,
+    ) -> EventType:
+        body = fields(description=description, schema=schema, archived=archived)
+        path = f"/api/v1/event-types/{name}"
+        return self._client.call("PATCH", path, EventType, json=body)
+
+    def archive(self, name: str) -> None:
+        self._client.request("DELETE", f"/api/v1/event-types/{name}")
+
+
+class Webhooks:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def create(
+        self,
+        *,
+        url: str,
+        tenant_id: str | None = None,
+        name: str = "",
+        description: str = "",
+        event_types: Iterable[str] = (),
+        filter: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        rate_limit_per_minute: int | None = None,
+        is_active: bool = True,
+        secret: str | None = None,
+    ) -> WebhookWithSecret:
+        body = {
+            "url": url,
+            "tenant_id": tenant_id,
+            "name": name,
+            "description": description,
+            "event_types": list(event_types),
+            "filter": filter,
+            "headers": headers or {},
+            "rate_limit_per_minute": rate_limit_per_minute,
+            "is_active": is_active,
+            "secret": secret,
+        }
+        path = "/api/v1/webhooks"
+        return self._client.call("POST", path, WebhookWithSecret, json=body)
+
+    def list(
+        self, *, tenant_id: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> Page[Webhook]:
+        params = query(tenant_id=tenant_id, limit=limit, cursor=cursor)
+        return self._client.call("GET", "/api/v1/webhooks", Page[Webhook], params=params)
+
+    def get(self, webhook_id: str) -> Webhook:
+        return self._client.call("GET", f"/api/v1/webhooks/{webhook_id}", Webhook)
+
+    def update(
+        self,
+        webhook_id: str,
+        *,
+        url: str = UNSET,
+        name: str = UNSET,
+        description: str = UNSET,
+        event_types: Sequence[str] = UNSET,
+        filter: dict[str, Any] | None = UNSET,
+        headers: dict[str, str] = UNSET,
+        rate_limit_per_minute: int | None = UNSET,
+        is_active: bool = UNSET,
+    ) -> Webhook:
+        body = fields(
+            url=url,
+            name=name,
+            description=description,
+            event_types=event_types if event_types is UNSET else [*event_types],
+            filter=filter,
+            headers=headers,
+            rate_limit_per_minute=rate_limit_per_minute,
+            is_active=is_active,
+        )
+        path = f"/api/v1/webhooks/{webhook_id}"
+        return self._client.call("PATCH", path, Webhook, json=body)
+
+    def delete(self, webhook_id: str) -> None:
+        self._client.request("DELETE", f"/api/v1/webhooks/{webhook_id}")
+
+    def rotate_secret(
+        self, webhook_id: str, *, grace_seconds: int = 86_400, secret: str | None = None
+    ) -> WebhookWithSecret:
+        body = {"grace_seconds": grace_seconds, "secret": secret}
+        path = f"/api/v1/webhooks/{webhook_id}/rotate-secret"
+        return self._client.call("POST", path, WebhookWithSecret, json=body)
+
+    def test(
+        self,
+        webhook_id: str,
+        *,
+        event_type: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> WebhookTestResult:
+        body = {"event_type": event_type, "data": data}
+        path = f"/api/v1/webhooks/{webhook_id}/test"
+        return self._client.call("POST", path, WebhookTestResult, json=body)
+
+    def deliveries(
+        self,
+        webhook_id: str,
+        *,
+        status: DeliveryStatus | str | None = None,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[DeliveryWithAttempts]:
+        params = query(
+            status=status,
+            event_type=event_type,
+            since=since,
+            until=until,
+            limit=limit,
+            cursor=cursor,
+        )
+        path = f"/api/v1/webhooks/{webhook_id}/deliveries"
+        return self._client.call("GET", path, Page[DeliveryWithAttempts], params=params)
+
+    def recover(
+        self, webhook_id: str, *, since: datetime, until: datetime | None = None
+    ) -> RecoveryResult:
+        body = query(since=since, until=until)
+        path = f"/api/v1/webhooks/{webhook_id}/recover"
+        return self._client.call("POST", path, RecoveryResult, json=body)
+
+    def stats(self, webhook_id: str) -> WebhookStats:
+        path = f"/api/v1/webhooks/{webhook_id}/stats"
+        return self._client.call("GET", path, WebhookStats)
+
+
+class Events:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def send(
+        self,
+        type: str,
+        data: dict[str, Any],
+        *,
+        tenant_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> SentEvent:
+        """Store an event and fan it out; returns once it is durable."""
+        body = {"type": type, "data": data, "tenant_id": tenant_id}
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        path = "/api/v1/events"
+        return self._client.call("POST", path, SentEvent, json=body, headers=headers)
+
+    def list(
+        self,
+        *,
+        type: str | None = None,
+        tenant_id: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[Event]:
+        params = query(type=type, tenant_id=tenant_id, limit=limit, cursor=cursor)
+        return self._client.call("GET", "/api/v1/events", Page[Event], params=params)
+
+    def get(self, event_id: str) -> Event:
+        return self._client.call("GET", f"/api/v1/events/{event_id}", Event)
+
+    def deliveries(
+        self, event_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> Page[Delivery]:
+        params = query(limit=limit, cursor=cursor)
+        path = f"/api/v1/events/{event_id}/deliveries"
+        return self._client.call("GET", path, Page[Delivery], params=params)
+
+
+class Deliveries:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def get(self, delivery_id: str) -> Delivery:
+        return self._client.call("GET", f"/api/v1/deliveries/{delivery_id}", Delivery)
+
+    def attempts(
+        self, delivery_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> Page[Attempt]:
+        params = query(limit=limit, cursor=cursor)
+        path = f"/api/v1/deliveries/{delivery_id}/attempts"
+        return self._client.call("GET", path, Page[Attempt], params=params)
+
+    def retry(self, delivery_id: str) -> Delivery:
+        path = f"/api/v1/deliveries/{delivery_id}/retry"
+        return self._client.call("POST", path, Delivery)
+
+
+__all__ = ["Client", "HooklineAPIError"]

@@ -1,0 +1,281 @@
+"""Secret rotation, test sends, delivery logs, recovery and health (seeds 003 and 004)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import standardwebhooks
+import svix.webhooks
+
+from hookline import HooklineAPIError
+from hookline.signing import generate_secret
+from tests.support.flow import settled, webhook_for
+from tests.support.harness import Running
+from tests.support.receiver import Receiver, Reply
+
+
+def verifies(secret: str, body: bytes, headers: dict[str, str]) -> bool:
+    try:
+        standardwebhooks.Webhook(secret).verify(body, headers)
+        svix.webhooks.Webhook(secret).verify(body, headers)
+    except standardwebhooks.webhooks.WebhookVerificationError:
+        return False
+    return True
+
+
+async def test_rotation_signs_with_both_secrets_during_the_grace_period(
+    hookline: Running, receiver: Receiver
+) -> None:
+    tenant, hook = await webhook_for(hookline.api, receiver, "/hooks")
+    rotated = await hookline.api.webhooks.rotate_secret(hook.id, grace_seconds=3600)
+    assert rotated.secret != hook.secret
+    assert rotated.secret.startswith("whsec_")
+
+    sent = await hookline.api.events.send("order.filled", {"n": 1}, tenant_id=tenant.id)
+    [request] = await receiver.wait_for(1, "/hooks")
+    assert len(request.headers["webhook-signature"].split(" ")) == 2
+    assert verifies(rotated.secret, request.body, request.headers)  # receivers that switched
+    assert verifies(hook.secret, request.body, request.headers)  # receivers that did not yet
+    assert (await settled(hookline.api, sent.id))[0].status == "succeeded"
+
+
+async def test_rotation_without_grace_and_after_it_signs_with_the_new_secret_only(
+    hookline: Running, receiver: Receiver
+) -> None:
+    tenant, hook = await webhook_for(hookline.api, receiver, "/hooks")
+    now_only = await hookline.api.webhooks.rotate_secret(hook.id, grace_seconds=0)
+    await hookline.api.events.send("order.filled", {"n": 1}, tenant_id=tenant.id)
+    [first] = await receiver.wait_for(1, "/hooks")
+    assert len(first.headers["webhook-signature"].split(" ")) == 1
+    assert verifies(now_only.secret, first.body, first.headers)
+    assert not verifies(hook.secret, first.body, first.headers)
+
+    brief = await hookline.api.webhooks.rotate_secret(hook.id, grace_seconds=1)
+    await asyncio.sleep(1.1)
+    await hookline.api.events.send("order.filled", {"n": 2}, tenant_id=tenant.id)
+    second = (await receiver.wait_for(2, "/hooks"))[1]
+    assert verifies(brief.secret, second.body, second.headers)
+    assert not verifies(now_only.secret, second.body, second.headers)
+
+
+async def test_rotation_takes_a_secret_of_your_own_and_refuses_long_graces(
+    hookline: Running, receiver: Receiver
+) -> None:
+    _, hook = await webhook_for(hookline.api, receiver, "/hooks")
+    mine = generate_secret()
+    assert (await hookline.api.webhooks.rotate_secret(hook.id, secret=mine)).secret == mine
+    with pytest.raises(HooklineAPIError) as too_long:
+        await hookline.api.webhooks.rotate_secret(hook.id, grace_seconds=8 * 86_400)
+    assert too_long.value.status == 422
+    assert "grace_seconds" in too_long.value.detail
+
+
+async def test_a_test_send_reports_success_with_latency(
+    hookline: Running, receiver: Receiver
+) -> None:
+    receiver.script("/hooks", Reply(200, "thanks", delay=0.05))
+    _, hook = await webhook_for(hookline.api, receiver, "/hooks")
+    result = await hookline.api.webhooks.test(hook.id)
+    assert (result.status, result.status_code, result.response_body) == ("success", 200, "thanks")
+    assert 50 <= result.latency_ms < 2000
+    [request] = receiver.at("/hooks")
+    payload = standardwebhooks.Webhook(hook.secret).verify(request.body, request.headers)
+    assert payload["type"] == "webhook.test"
+    assert payload["data"]["test"] is True
+
+    # It is in the logs (trigger "test"), and does not count towards the webhook's health.
+    [logged] = (await hookline.api.webhooks.deliveries(hook.id)).data
+    assert logged.id == result.delivery_id
+    assert [a.trigger for a in logged.attempts] == ["test"]
+    stats = await hookline.api.webhooks.stats(hook.id)
+    assert (stats.success_count, stats.last_24h.attempts) == (0, 0)
+
+
+async def test_a_test_send_reports_failures_too(hookline: Running, receiver: Receiver) -> None:
+    receiver.script("/broken", Reply(500, "kaput"))
+    _, hook = await webhook_for(hookline.api, receiver, "/broken")
+    failed = await hookline.api.webhooks.test(hook.id)
+    assert (failed.status, failed.status_code, failed.response_body) == ("failure", 500, "kaput")
+    assert failed.error == "HTTP 500"
+    await asyncio.sleep(0.5)  # a test is never retried
+    assert len(receiver.at("/broken")) == 1
+
+    await hookline.api.webhooks.update(hook.id, url="http://127.0.0.1:9/closed")
+    unreachable = await hookline.api.webhooks.test(hook.id)
+    assert (unreachable.status, unreachable.status_code) == ("failure", None)
+    assert "connection refused" in (unreachable.error or "")
+
+
+async def test_a_test_send_can_carry_an_example_of_a_real_type(
+    hookline: Running, receiver: Receiver
+) -> None:
+    _, hook = await webhook_for(hookline.api, receiver, "/hooks")
+    await hookline.api.webhooks.test(hook.id, event_type="order.filled", data={"price": 1})
+    [request] = receiver.at("/hooks")
+    assert request.headers["x-webhook-event"] == "order.filled"
+    with pytest.raises(HooklineAPIError, match="known event types"):
+        await hookline.api.webhooks.test(hook.id, event_type="nope.nope")
+
+
+async def test_the_delivery_log_filters_and_shows_every_attempt(
+    hookline: Running, receiver: Receiver
+) -> None:
+    receiver.script("/hooks", Reply(500, "first"), Reply(200, "second"))
+    tenant, hook = await webhook_for(hookline.api, receiver, "/hooks")
+    await hookline.api.event_types.create("order.canceled")
+    filled = await hookline.api.events.send("order.filled", {"n": 1}, tenant_id=tenant.id)
+    await settled(hookline.api, filled.id)
+    canceled = await hookline.api.events.send("order.canceled", {"n": 2}, tenant_id=tenant.id)
+    await settled(hookline.api, canceled.id)
+
+    log = (await hookline.api.webhooks.deliveries(hook.id)).data
+    assert [d.event_id for d in log] == [canceled.id, filled.id]  # newest first
+    first = log[1]
+    assert [(a.number, a.status_code, a.response_body) for a in first.attempts] == [
+        (2, 200, "second"),
+        (1, 500, "first"),
+    ]
+    assert first.attempts[1].error == "HTTP 500"
+
+    by_type = await hookline.api.webhooks.deliveries(hook.id, event_type="order.canceled")
+    assert [d.event_id for d in by_type.data] == [canceled.id]
+    assert (await hookline.api.webhooks.deliveries(hook.id, status="failed")).data == []
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    assert (await hookline.api.webhooks.deliveries(hook.id, since=later)).data == []
+    earlier = datetime.now(UTC) - timedelta(minutes=1)
+    assert len((await hookline.api.webhooks.deliveries(hook.id, since=earlier)).data) == 2
+    assert (await hookline.api.webhooks.deliveries(hook.id, until=earlier)).data == []
+    paged = await hookline.api.webhooks.deliveries(hook.id, limit=1)
+    assert len(paged.data) == 1
+    rest = await hookline.api.webhooks.deliveries(hook.id, cursor=paged.next_cursor)
+    assert [d.event_id for d in rest.data] == [filled.id]
+
+
+async def test_recover_resends_failures_and_what_a_disabled_webhook_missed(
+    hookline: Running, receiver: Receiver
+) -> None:
+    receiver.script("/hooks", Reply(410))
+    tenant, hook = await webhook_for(hookline.api, receiver, "/hooks")
+    gone = await hookline.api.events.send("order.filled", {"n": 1}, tenant_id=tenant.id)
+    await settled(hookline.api, gone.id)
+    assert (await hookline.api.webhooks.get(hook.id)).is_active is False
+    missed = await hookline.api.events.send("order.filled", {"n": 2}, tenant_id=tenant.id)
+    assert missed.deliveries == 0
+    since = datetime.now(UTC) - timedelta(minutes=5)
+
+    with pytest.raises(HooklineAPIError) as disabled:
+        await hookline.api.webhooks.recover(hook.id, since=since)
+    assert disabled.value.status == 409
+
+    receiver.script("/hooks", Reply(200))
+    await hookline.api.webhooks.update(hook.id, is_active=True)
+    result = await hookline.api.webhooks.recover(hook.id, since=since)
+    assert (result.requeued, result.created) == (1, 1)
+    await settled(hookline.api, gone.id)
+    await settled(hookline.api, missed.id)
+    delivered = {r.headers["webhook-id"] for r in receiver.at("/hooks")}
+    assert delivered == {gone.id, missed.id}
+
+    again = await hookline.api.webhooks.recover(hook.id, since=since)
+    assert (again.requeued, again.created) == (0, 0)  # nothing left to recover
+
+
+async def test_recover_respects_the_range_the_subscription_and_the_filter(
+    hookline: Running, receiver: Receiver
+) -> None:
+    tenant, hook = await webhook_for(
+        hookline.api, receiver, "/hooks", is_active=False, filter={"data.n": {"$gte": 2}}
+    )
+    await hookline.api.event_types.create("order.canceled")
+    sent = [
+        await hookline.api.events.send("order.filled", {"n": 1}, tenant_id=tenant.id),
+        await hookline.api.events.send("order.filled", {"n": 2}, tenant_id=tenant.id),
+        await hookline.api.events.send("order.canceled", {"n": 3}, tenant_id=tenant.id),
+    ]
+    other = await hookline.api.tenants.create("Other")
+    await hookline.api.events.send("order.filled", {"n": 5}, tenant_id=other.id)
+    await hookline.api.webhooks.update(hook.id, is_active=True, event_types=["order.filled"])
+    result = await hookline.api.webhooks.recover(
+        hook.id, since=datetime.now(UTC) - timedelta(minutes=5)
+    )
+    assert result.created == 1
+    await settled(hookline.api, sent[1].id)
+    assert [r.headers["webhook-id"] for r in receiver.at("/hooks")] == [sent[1].id]
+
+
+async def test_stats_report_health(hookline: Running, receiver: Receiver) -> None:
+    receiver.script(
+        "/hooks",
+        Reply(200, delay=0.01),
+        Reply(200, delay=0.02),
+        Reply(200, delay=0.3),
+        Reply(500),
+        Reply(500),
+        Reply(500),
+    )
+    tenant, hook = await webhook_for(hookline.api, receiver, "/hooks", rate_limit_per_minute=None)
+    for n in range(3):
+        sent = await hookline.api.events.send("order.filled", {"n": n}, tenant_id=tenant.id)
+        await settled(hookline.api, sent.id)
+    failing = await hookline.api.events.send("order.filled", {"n": 9}, tenant_id=tenant.id)
+    await receiver.wait_for(6, "/hooks")
+    await asyncio.sleep(0.2)
+
+    stats = await hookline.api.webhooks.stats(hook.id)
+    assert (stats.success_count, stats.failure_count, stats.consecutive_failures) == (3, 3, 3)
+    day = stats.last_24h
+    assert (day.attempts, day.succeeded, day.failed, day.success_rate) == (6, 3, 3, 0.5)
+    assert day.latency_ms_p50 is not None
+    assert day.latency_ms_p95 is not None
+    assert day.latency_ms_p95 >= 300 > day.latency_ms_p50
+    assert stats.last_7d == day
+    assert stats.last_success_at is not None
+    assert stats.last_failure_at is not None
+    assert stats.last_failure_at > stats.last_success_at
+    assert stats.pending == 1  # the failing one still has an attempt to go
+    assert (await hookline.api.events.deliveries(failing.id)).data[0].attempt_count == 3
+
+
+async def test_stats_of_a_new_webhook_are_empty(hookline: Running, receiver: Receiver) -> None:
+    _, hook = await webhook_for(hookline.api, receiver, "/hooks")
+    stats = await hookline.api.webhooks.stats(hook.id)
+    assert stats.last_24h.attempts == 0
+    assert stats.last_24h.success_rate is None
+    assert stats.last_24h.latency_ms_p50 is None
+    assert (stats.is_active, stats.pending, stats.last_success_at) == (True, 0, None)
+
+
+async def test_a_rate_limited_webhook_gets_everything_at_its_pace(
+    hookline: Running, receiver: Receiver
+) -> None:
+    tenant, _ = await webhook_for(hookline.api, receiver, "/paced", rate_limit_per_minute=120)
+    sent = [
+        await hookline.api.events.send("order.filled", {"n": n}, tenant_id=tenant.id)
+        for n in range(4)
+    ]
+    requests = await receiver.wait_for(4, "/paced", timeout=10)
+    # 120 a minute: a burst of one second's worth (two), then one every 0.5 s.
+    gaps = [b.at - a.at for a, b in itertools.pairwise(requests)]
+    assert gaps[0] < 0.2, gaps
+    assert all(gap >= 0.45 for gap in gaps[1:]), gaps
+    assert requests[-1].at - requests[0].at >= 0.95
+    for event in sent:  # nothing dropped, and waiting used no attempts
+        [delivery] = await settled(hookline.api, event.id)
+        assert (delivery.status, delivery.attempt_count) == ("succeeded", 1)
+    assert [r.headers["webhook-id"] for r in requests] == [e.id for e in sent]  # in order
+
+
+async def test_lifting_a_rate_limit_releases_what_waits(
+    hookline: Running, receiver: Receiver
+) -> None:
+    tenant, hook = await webhook_for(hookline.api, receiver, "/paced", rate_limit_per_minute=1)
+    for n in range(3):
+        await hookline.api.events.send("order.filled", {"n": n}, tenant_id=tenant.id)
+    await receiver.wait_for(1, "/paced")
+    await asyncio.sleep(0.3)
+    assert len(receiver.at("/paced")) == 1  # the next one would wait a minute
+    await hookline.api.webhooks.update(hook.id, rate_limit_per_minute=None)
+    await receiver.wait_for(3, "/paced", timeout=5)
