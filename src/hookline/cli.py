@@ -101,6 +101,12 @@ def serve(
             created = await node.service.keys.ensure_admin()
             if created is not None:
                 _announce_admin_key(created)
+        if node.generated_operator_secret is not None:
+            typer.echo(
+                "\nOperational events go to HOOKLINE_OPERATOR_WEBHOOK_URL, signed with this "
+                f"secret (shown ONCE; set HOOKLINE_OPERATOR_WEBHOOK_SECRET to choose your own):"
+                f"\n\n    {node.generated_operator_secret}\n"
+            )
 
     try:
         node = Hookline(settings)
@@ -158,6 +164,44 @@ def listen(
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         pass
+
+
+secrets_app = typer.Typer(help="The key that encrypts webhook secrets at rest.")
+app.add_typer(secrets_app, name="secrets")
+
+
+@secrets_app.command("generate-key")
+def generate_secret_key() -> None:
+    """Print a new key for HOOKLINE_SECRET_KEY."""
+    from hookline.vault import generate_key
+
+    typer.echo(generate_key())
+
+
+@secrets_app.command("rotate")
+def rotate_secret_key() -> None:
+    """Re-encrypt every webhook secret with the first key of HOOKLINE_SECRET_KEY.
+
+    Rotation: put the new key first, keep the old one after it (HOOKLINE_SECRET_KEY=new,old),
+    restart, run this, then drop the old key."""
+    from hookline.node import Hookline
+
+    settings = load_settings()
+
+    async def run() -> int:
+        node = Hookline(settings, run_worker=False)
+        try:
+            await node.check_vault()
+            return await node.service.webhooks.reseal_secrets()
+        finally:
+            await node.db.close()
+
+    try:
+        count = asyncio.run(run())
+    except HooklineError as exc:
+        typer.echo(f"hookline secrets rotate: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"hookline: re-encrypted the secrets of {count} webhooks with the first key")
 
 
 def main() -> None:

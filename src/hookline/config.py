@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
+from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIN_ADMIN_KEY_LENGTH = 16
@@ -34,6 +36,44 @@ class Settings(BaseSettings):
 
     # Network policy: --dev allows plain http and private/loopback targets.
     dev: bool = False
+    allow_http: bool = False
+    allowed_networks: Annotated[tuple[str, ...], NoDecode] = ()  # CIDRs opened on purpose
+
+    # Protecting receivers
+    circuit_breaker_failure_threshold: int = Field(
+        default=5,
+        ge=1,
+        validation_alias=AliasChoices(
+            "circuit_breaker_failure_threshold",
+            "HOOKLINE_CIRCUIT_BREAKER_FAILURE_THRESHOLD",
+            "WEBHOOK_CIRCUIT_BREAKER_FAILURE_THRESHOLD",
+        ),
+    )
+    circuit_breaker_recovery_time: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=AliasChoices(
+            "circuit_breaker_recovery_time",
+            "HOOKLINE_CIRCUIT_BREAKER_RECOVERY_TIME",
+            "WEBHOOK_CIRCUIT_BREAKER_RECOVERY_TIME",
+        ),
+    )
+    max_in_flight_per_webhook: int = Field(default=10, ge=1, le=10_000)
+    disable_after_failures: int = Field(default=10, ge=1)
+    disable_after_seconds: float = Field(default=3600.0, ge=0)
+
+    # Telling the platform: operational events go to this webhook, signed like any other.
+    operator_webhook_url: str | None = None
+    operator_webhook_secret: SecretStr | None = None
+
+    # Secrets at rest: Fernet keys, comma-separated (the first encrypts, all decrypt); without
+    # one, a key is generated into data_dir on first start.
+    secret_key: SecretStr | None = None
+    data_dir: Path = Path("./hookline-data")
+
+    # Retention (seed 003: 30 days)
+    retention_days: float = Field(default=30.0, gt=0)
+    retention_interval: float = Field(default=300.0, gt=0)
 
     # Ingest
     tenant_keys_can_send: bool = False
@@ -63,6 +103,31 @@ class Settings(BaseSettings):
                 "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
         return value
+
+    @field_validator("allowed_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _check_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"HOOKLINE_ALLOWED_NETWORKS: {network!r} is not a CIDR network such as "
+                    "10.0.0.0/8"
+                ) from None
+        return value
+
+    @field_validator("operator_webhook_url", "operator_webhook_secret", "secret_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("retry_schedule", mode="before")
     @classmethod

@@ -26,6 +26,7 @@ from hookline.schedule import (
 )
 from hookline.store.schema import AnyRow
 from hookline.transport import Failure, OutboundRequest, Response, Transport
+from hookline.vault import Vault
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +40,13 @@ class Target:
     format: str
 
     @classmethod
-    def from_row(cls, row: AnyRow, now: float) -> Target:
-        """From `store.webhooks.targets`: the rotated-out secret signs too until it expires."""
-        keys = [signing.secret_key(row.secret)]
+    def from_row(cls, row: AnyRow, now: float, vault: Vault) -> Target:
+        """From `store.webhooks.targets` (secrets sealed): the rotated-out secret signs too
+        until it expires."""
+        keys = [signing.secret_key(vault.open(row.secret))]
         expires = row.previous_secret_expires_at
         if row.previous_secret and expires is not None and expires.timestamp() > now:
-            keys.append(signing.secret_key(row.previous_secret))
+            keys.append(signing.secret_key(vault.open(row.previous_secret)))
         return cls(
             webhook_id=row.id,
             url=row.url,

@@ -93,6 +93,11 @@ class Webhook(Record):
     is_active: bool
     disabled_reason: str | None
     rate_limit_per_minute: int | None
+    max_in_flight: int | None = Field(description="Null: HOOKLINE_MAX_IN_FLIGHT_PER_WEBHOOK.")
+    circuit_state: Literal["closed", "open", "half_open"]
+    circuit_retry_at: datetime | None = Field(
+        description="While the circuit is open: when the next probe may go."
+    )
     created_at: datetime
     updated_at: datetime
     last_triggered_at: datetime | None
@@ -177,6 +182,8 @@ class WebhookStats(Record):
     last_success_at: datetime | None
     last_failure_at: datetime | None
     pending: int = Field(description="Deliveries waiting for an attempt.")
+    circuit_state: Literal["closed", "open", "half_open"]
+    circuit_retry_at: datetime | None
     last_24h: WindowStats
     last_7d: WindowStats
 
@@ -328,6 +335,9 @@ class WebhookCreate(Input):
         le=1_000_000,
         description="Send at most this many requests a minute; the excess waits its turn.",
     )
+    max_in_flight: int | None = Field(
+        default=None, ge=1, le=10_000, description="At most this many requests at once."
+    )
 
 
 class WebhookUpdate(Input):
@@ -343,6 +353,9 @@ class WebhookUpdate(Input):
     is_active: bool | None = None
     rate_limit_per_minute: int | None = Field(
         default=None, ge=1, le=1_000_000, description="`null` removes the limit."
+    )
+    max_in_flight: int | None = Field(
+        default=None, ge=1, le=10_000, description="`null`: the installation's default."
     )
 
 

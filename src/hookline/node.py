@@ -11,25 +11,38 @@ from __future__ import annotations
 import logging
 from types import TracebackType
 
+from pydantic import SecretStr
+
+from hookline import followup
 from hookline.auth import Authenticator
 from hookline.catalog import EventCatalog
+from hookline.circuit import Breaker
 from hookline.config import Settings
 from hookline.ingest import Ingestor
 from hookline.schedule import RetryPolicy
 from hookline.service import Service
-from hookline.ssrf import NetworkPolicy
+from hookline.ssrf import NetworkPolicy, parse_networks
 from hookline.store import Database
+from hookline.store import webhooks as webhook_rows
 from hookline.store.migrate import upgrade
 from hookline.transport import Transport
+from hookline.vault import Vault
 from hookline.worker import Worker
 
 log = logging.getLogger(__name__)
 
 
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
 def network_policy(settings: Settings) -> NetworkPolicy:
     if settings.dev:
         return NetworkPolicy.development()
-    return NetworkPolicy()
+    return NetworkPolicy(
+        allow_http=settings.allow_http,
+        allowed_networks=parse_networks(settings.allowed_networks),
+    )
 
 
 class Hookline:
@@ -38,6 +51,7 @@ class Hookline:
         self.db = Database(settings.database_url)
         self.policy = network_policy(settings)
         self.catalog = EventCatalog(self.db)
+        self.vault = Vault.load(_secret(settings.secret_key), settings.data_dir)
         self.transport = Transport(
             timeout=settings.request_timeout,
             max_body_bytes=settings.max_response_body_bytes,
@@ -53,7 +67,19 @@ class Hookline:
                 self.db,
                 self.transport,
                 self.retry_policy,
+                self.vault,
+                followup.Rules(
+                    breaker=Breaker(
+                        threshold=settings.circuit_breaker_failure_threshold,
+                        recovery=settings.circuit_breaker_recovery_time,
+                    ),
+                    disable_after=settings.disable_after_failures,
+                    disable_span=settings.disable_after_seconds,
+                ),
                 concurrency=settings.worker_concurrency,
+                max_in_flight=settings.max_in_flight_per_webhook,
+                retention=settings.retention_days * 86_400,
+                retention_interval=settings.retention_interval,
                 batch_size=settings.claim_batch_size,
                 lease=settings.lease,
                 poll_interval=settings.poll_interval,
@@ -72,10 +98,11 @@ class Hookline:
             ingestor=self.ingestor,
             policy=self.policy,
             transport=self.transport,
+            vault=self.vault,
             on_requeue=self._wake_worker,
         )
-        admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
-        self.authenticator = Authenticator(self.db, admin_key)
+        self.authenticator = Authenticator(self.db, _secret(settings.admin_key))
+        self.generated_operator_secret: str | None = None
 
     def _wake_worker(self) -> None:
         if self.worker is not None:
@@ -85,9 +112,21 @@ class Hookline:
         """Raise if the database cannot answer a trivial query."""
         await self.db.ping()
 
+    async def check_vault(self) -> None:
+        """Fail at start, not at every delivery, if stored secrets cannot be decrypted."""
+        async with self.db.read() as conn:
+            sealed = await webhook_rows.any_secret(conn)
+        if sealed is not None:
+            self.vault.open(sealed)
+
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
             await upgrade(self.db)
+        await self.check_vault()
+        self.generated_operator_secret = await self.service.operator.ensure(
+            self.settings.operator_webhook_url,
+            _secret(self.settings.operator_webhook_secret),
+        )
         await self.transport.start()
         self.ingestor.start()
         if self.worker is not None:

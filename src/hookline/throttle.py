@@ -46,41 +46,6 @@ def admit(rate_per_minute: int, tat: float | None, now: float, wanted: int) -> A
     return Admission(admitted=admitted, deferred_until=tuple(deferred), tat=arrival)
 
 
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    delivery_id: str
-    webhook_id: str
-    reserved: bool  # already holds a slot from an earlier deferral
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimPlan:
-    admitted: frozenset[str]  # delivery ids to attempt now
-    deferred: dict[str, float]  # delivery id -> when it may go
-    tats: dict[str, float]  # webhook id -> new throttle state
-
-
-def plan_claim(
-    claimed: list[Claimed], limits: dict[str, tuple[int, float | None]], now: float
-) -> ClaimPlan:
-    """Split a claimed batch (in claim order) into what goes now and what waits for a slot.
-    `limits` holds each rate-limited webhook's (rate per minute, tat)."""
-    admitted = {c.delivery_id for c in claimed if c.reserved or c.webhook_id not in limits}
-    waiting: dict[str, list[str]] = {}
-    for c in claimed:
-        if c.delivery_id not in admitted:
-            waiting.setdefault(c.webhook_id, []).append(c.delivery_id)
-    deferred: dict[str, float] = {}
-    tats: dict[str, float] = {}
-    for webhook_id, delivery_ids in waiting.items():
-        rate, tat = limits[webhook_id]
-        result = admit(rate, tat, now, len(delivery_ids))
-        admitted.update(delivery_ids[: result.admitted])
-        deferred.update(zip(delivery_ids[result.admitted :], result.deferred_until, strict=True))
-        tats[webhook_id] = result.tat
-    return ClaimPlan(frozenset(admitted), deferred, tats)
-
-
 def take(rate_per_minute: float, tat: float | None, now: float) -> tuple[bool, float, float]:
     """One request against a limit, refused rather than deferred when over it:
     (allowed, new tat, seconds until a request would be allowed)."""

@@ -18,19 +18,21 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookline import deliver, ids, throttle
+from hookline import admission, deliver, followup, ids, notices
+from hookline.admission import Claimed, Gate
 from hookline.batching import Batcher
+from hookline.circuit import Circuit, State
 from hookline.deliver import Finished, Job, Skipped, Target
 from hookline.models import Trigger
-from hookline.schedule import Disable, RetryPolicy
+from hookline.schedule import RetryPolicy
 from hookline.store import Database
 from hookline.store import attempts as attempt_rows
 from hookline.store import deliveries as delivery_rows
 from hookline.store import events as event_rows
 from hookline.store import webhooks as webhook_rows
-from hookline.store.schema import AnyRow
-from hookline.throttle import Claimed
+from hookline.store.schema import AnyRow, epoch
 from hookline.transport import Transport
+from hookline.vault import Vault
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +45,13 @@ class Worker:
         db: Database,
         transport: Transport,
         policy: RetryPolicy,
+        vault: Vault,
+        rules: followup.Rules,
         *,
         concurrency: int,
+        max_in_flight: int,
+        retention: float,
+        retention_interval: float,
         batch_size: int,
         lease: float,
         poll_interval: float,
@@ -54,6 +61,12 @@ class Worker:
         self._db = db
         self._transport = transport
         self._policy = policy
+        self._vault = vault
+        self._rules = rules
+        self._max_in_flight = max_in_flight
+        self._retention = retention
+        self._retention_interval = retention_interval
+        self.purged = 0  # events removed by retention since start
         self._concurrency = concurrency
         self._batch_size = batch_size
         self._lease = lease
@@ -67,6 +80,7 @@ class Worker:
         self._slot_freed = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
+        self._janitor: asyncio.Task[None] | None = None
         self._stopping = False
         self.claims = 0  # claim queries run: an idle worker adds one per poll interval
 
@@ -75,6 +89,7 @@ class Worker:
     async def start(self) -> None:
         self._recorder.start()
         self._loop = asyncio.create_task(self._run(), name="worker:claim")
+        self._janitor = asyncio.create_task(self._purge_forever(), name="worker:retention")
 
     async def stop(self) -> None:
         """Claim nothing new, let in-flight attempts finish and be recorded, then close."""
@@ -84,6 +99,10 @@ class Worker:
         if self._loop is not None:
             await asyncio.gather(self._loop, return_exceptions=True)
             self._loop = None
+        if self._janitor is not None:
+            self._janitor.cancel()
+            await asyncio.gather(self._janitor, return_exceptions=True)
+            self._janitor = None
         if self._in_flight:
             log.info("waiting for %d in-flight deliveries", len(self._in_flight))
             await asyncio.gather(*self._in_flight, return_exceptions=True)
@@ -134,7 +153,7 @@ class Worker:
                 skip_locked=not self._db.is_sqlite,
             )
             claimed = len(rows)
-            rows = await self._admit(conn, rows, now) if rows else rows
+            rows = await self._admit(conn, rows, now, token) if rows else rows
             if not rows:
                 return claimed, []
             payloads = await event_rows.payloads(conn, {row.event_id for row in rows})
@@ -155,27 +174,43 @@ class Worker:
                         event_id=row.event_id,
                         event_type=row.event_type,
                         payload=payload,
-                        target=Target.from_row(target, now),
+                        target=Target.from_row(target, now, self._vault),
                         number=row.attempt_count + 1,
                         trigger=Trigger(row.trigger),
                     )
                 )
         return claimed, jobs
 
-    async def _admit(self, conn: AsyncConnection, rows: list[AnyRow], now: float) -> list[AnyRow]:
-        """Apply per-webhook rate limits: the excess waits for its slot, unattempted."""
-        limits = await webhook_rows.throttle_states(
-            conn, {r.webhook_id for r in rows if not r.throttled}, lock=not self._db.is_sqlite
+    async def _admit(
+        self, conn: AsyncConnection, rows: list[AnyRow], now: float, token: str
+    ) -> list[AnyRow]:
+        """Circuit breaker, in-flight cap and rate limit: the excess waits, unattempted."""
+        webhook_ids = {r.webhook_id for r in rows}
+        states = await webhook_rows.gates(conn, webhook_ids, lock=not self._db.is_sqlite)
+        busy = await delivery_rows.in_flight(conn, webhook_ids, now=now, exclude_token=token)
+        gates = {
+            row.id: Gate(
+                circuit=Circuit(State(row.circuit_state), epoch(row.circuit_retry_at)),
+                max_in_flight=row.max_in_flight or self._max_in_flight,
+                in_flight=busy.get(row.id, 0),
+                rate_per_minute=row.rate_limit_per_minute,
+                tat=epoch(row.throttle_tat),
+            )
+            for row in states
+        }
+        plan = admission.plan(
+            [Claimed(r.id, r.webhook_id, r.throttled) for r in rows],
+            gates,
+            breaker=self._rules.breaker,
+            now=now,
+            probe_deadline=now + self._lease,
         )
-        if not limits:
-            return rows
-        plan = throttle.plan_claim(
-            [Claimed(r.id, r.webhook_id, r.throttled) for r in rows], limits, now
-        )
-        await delivery_rows.defer_many(conn, plan.deferred)
+        await delivery_rows.defer_many(conn, plan.wait, reserve=False)
+        await delivery_rows.defer_many(conn, plan.reserve, reserve=True)
         await webhook_rows.set_throttle_states(conn, plan.tats)
-        if plan.deferred:
-            log.debug("rate limits deferred %d deliveries", len(plan.deferred))
+        await webhook_rows.set_circuits(
+            conn, {k: (c.state.value, c.retry_at) for k, c in plan.circuits.items()}
+        )
         return [r for r in rows if r.id in plan.admitted]
 
     def _spawn(self, job: Job | Skipped) -> None:
@@ -186,6 +221,30 @@ class Worker:
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
         self._slot_freed.set()
+
+    # --- retention ---------------------------------------------------------------------------
+
+    async def _purge_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._retention_interval)
+            try:
+                await self.purge()
+            except Exception:
+                log.exception("purging old events failed; trying again later")
+
+    async def purge(self, batch: int = 500) -> int:
+        """Delete what is older than the retention period, a small batch per transaction, so
+        deliveries are never held up for long."""
+        cutoff = self._clock() - self._retention
+        total = 0
+        while True:
+            async with self._db.write() as conn:
+                removed = await event_rows.purge_before(conn, cutoff, limit=batch)
+            total += removed
+            self.purged += removed
+            if removed < batch:
+                return total
+            await asyncio.sleep(0.05)
 
     # --- attempting and recording ------------------------------------------------------------
 
@@ -217,9 +276,13 @@ class Worker:
                 [deliver.finish_row(d) for d in done] + [deliver.skip_row(s, now) for s in skipped],
             )
             await webhook_rows.tally_many(conn, deliver.tallies(done))
-            for item in done:
-                if isinstance(item.decision, Disable):
-                    await webhook_rows.disable(
-                        conn, item.job.target.webhook_id, item.decision.reason, now
-                    )
+            health = await webhook_rows.follow_ups(conn, {d.job.target.webhook_id for d in done})
+            follow_up = followup.plan(
+                health, done, self._rules, operator=await notices.operator_tenant(conn), now=now
+            )
+            queued = await followup.apply(
+                conn, follow_up, recovery=self._rules.breaker.recovery, now=now
+            )
+        if queued or follow_up.release:
+            self.wake()  # operational events to send, or a queue let go
         return [None] * len(batch)

@@ -117,7 +117,8 @@ async def test_webhooks_lifecycle(hookline: Running, receiver: Receiver) -> None
     assert created["secret"].startswith("whsec_")
     fields = {
         "id", "tenant_id", "name", "url", "description", "event_types", "filter", "is_active",
-        "disabled_reason", "headers", "format", "rate_limit_per_minute", "created_at",
+        "disabled_reason", "headers", "format", "rate_limit_per_minute", "max_in_flight",
+        "circuit_state", "circuit_retry_at", "created_at",
         "updated_at", "last_triggered_at", "success_count", "failure_count",
         "consecutive_failures",
     }  # fmt: skip

@@ -24,12 +24,14 @@ from hookline.config import Settings
 from hookline.node import Hookline
 
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
+SECRET_KEY = "9UvPyHo1bTZg0TsVGhUR9ZKz3XYDzD3mi8J-oKrHnks="  # a Fernet key, for tests only
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "admin_key": ADMIN_KEY,
+        "secret_key": SECRET_KEY,
         "dev": True,
         "retry_schedule": (0.2, 0.2, 0.2),
         "request_timeout": 2.0,
@@ -91,7 +93,7 @@ class ServeProcess:
     def __init__(self, env: Mapping[str, str], *, log: Path, dev: bool = True) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self._env = {**os.environ, **env}
+        self._env = {**os.environ, "HOOKLINE_DATA_DIR": str(log.parent / "data"), **env}
         self._log = log
         self._dev = dev
         self.process: subprocess.Popen[bytes] | None = None

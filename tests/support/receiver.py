@@ -9,7 +9,9 @@ receiver.script("/reset", Reset())
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -28,7 +30,14 @@ class Reset:
     """Drop the connection without answering."""
 
 
-Behaviour = Reply | Reset
+@dataclass(frozen=True)
+class Custom:
+    """Answer with a handler of the test's own (streams, trickles, odd headers...)."""
+
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+Behaviour = Reply | Reset | Custom
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,8 @@ class Received:
 
 
 class Receiver:
-    def __init__(self) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+        self._ssl = ssl_context
         self.requests: list[Received] = []
         self._scripts: dict[str, list[Behaviour]] = {}
         self._arrived = asyncio.Condition()
@@ -52,7 +62,7 @@ class Receiver:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self._ssl)
         await site.start()
         server = site._server
         assert server is not None
@@ -62,8 +72,9 @@ class Receiver:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path: str = "/", host: str = "127.0.0.1") -> str:
+        scheme = "https" if self._ssl else "http"
+        return f"{scheme}://{host}:{self.port}{path}"
 
     def script(self, path: str, *behaviours: Behaviour) -> None:
         self._scripts[path] = list(behaviours)
@@ -97,6 +108,8 @@ class Receiver:
             self.requests.append(Received(request.path, dict(request.headers), body, time.time()))
             self._arrived.notify_all()
         behaviour = self._next(request.path)
+        if isinstance(behaviour, Custom):
+            return await behaviour.handler(request)
         if isinstance(behaviour, Reset):
             assert request.transport is not None
             request.transport.abort()

@@ -196,6 +196,7 @@ class Webhooks:
         filter: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         rate_limit_per_minute: int | None = None,
+        max_in_flight: int | None = None,
         is_active: bool = True,
         secret: str | None = None,
     ) -> WebhookWithSecret:
@@ -208,6 +209,7 @@ class Webhooks:
             "filter": filter,
             "headers": headers or {},
             "rate_limit_per_minute": rate_limit_per_minute,
+            "max_in_flight": max_in_flight,
             "is_active": is_active,
             "secret": secret,
         }
@@ -234,6 +236,7 @@ class Webhooks:
         filter: dict[str, Any] | None = UNSET,
         headers: dict[str, str] = UNSET,
         rate_limit_per_minute: int | None = UNSET,
+        max_in_flight: int | None = UNSET,
         is_active: bool = UNSET,
     ) -> Webhook:
         body = fields(
@@ -244,6 +247,7 @@ class Webhooks:
             filter=filter,
             headers=headers,
             rate_limit_per_minute=rate_limit_per_minute,
+            max_in_flight=max_in_flight,
             is_active=is_active,
         )
         path = f"/api/v1/webhooks/{webhook_id}"

@@ -15,12 +15,14 @@ from hookline.service.deliveries import Deliveries
 from hookline.service.event_types import EventTypes
 from hookline.service.events import Events
 from hookline.service.keys import Keys
+from hookline.service.operator import Operator
 from hookline.service.stats import Stats
 from hookline.service.tenants import Tenants
 from hookline.service.webhooks import Webhooks
 from hookline.ssrf import NetworkPolicy
 from hookline.store import Database
 from hookline.transport import Transport
+from hookline.vault import Vault
 
 
 class Service:
@@ -32,15 +34,17 @@ class Service:
         ingestor: Ingestor,
         policy: NetworkPolicy,
         transport: Transport,
+        vault: Vault,
         on_requeue: Callable[[], None],
     ) -> None:
         self.tenants = Tenants(db)
         self.keys = Keys(db)
         self.event_types = EventTypes(db, catalog)
-        self.webhooks = Webhooks(db, catalog, policy, transport)
+        self.webhooks = Webhooks(db, catalog, policy, transport, vault)
         self.events = Events(db, ingestor)
         self.deliveries = Deliveries(db, on_requeue=on_requeue)
         self.stats = Stats(db)
+        self.operator = Operator(db, vault)
 
 
 __all__ = ["Service"]

@@ -67,6 +67,8 @@ class Stats:
                 last_success_at=row.last_success_at,
                 last_failure_at=row.last_failure_at,
                 pending=await delivery_rows.pending_count(conn, webhook_id),
+                circuit_state=row.circuit_state,
+                circuit_retry_at=row.circuit_retry_at,
                 last_24h=await _window(conn, webhook_id, now - DAY),
                 last_7d=await _window(conn, webhook_id, now - 7 * DAY),
             )

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from hookline import ids
+from hookline.errors import InvalidInput
 from hookline.models import Page, Tenant, TenantCreate, TenantUpdate
+from hookline.notices import RESERVED_UID_PREFIX
 from hookline.service.common import (
     clamp_limit,
     conflict_on_duplicate,
@@ -18,6 +20,7 @@ class Tenants:
         self._db = db
 
     async def create(self, spec: TenantCreate) -> Tenant:
+        _check_uid(spec.uid)
         at = now()
         taken = f"a tenant with uid {spec.uid!r} already exists"
         async with conflict_on_duplicate(taken), self._db.write() as conn:
@@ -48,6 +51,7 @@ class Tenants:
             return await tenant_rows.page(conn, limit=clamp_limit(limit), cursor=cursor)
 
     async def update(self, ref: str, spec: TenantUpdate) -> Tenant:
+        _check_uid(spec.uid)
         values = spec.model_dump(exclude_unset=True)
         if "name" in values and values["name"] is None:
             del values["name"]
@@ -63,3 +67,8 @@ class Tenants:
         """Delete a tenant with its keys, webhooks, events and deliveries."""
         async with self._db.write() as conn:
             await tenant_rows.delete_one(conn, await resolve_tenant(conn, ref))
+
+
+def _check_uid(uid: str | None) -> None:
+    if uid is not None and uid.startswith(RESERVED_UID_PREFIX):
+        raise InvalidInput(f"uid: uids starting with {RESERVED_UID_PREFIX!r} are hookline's own")

@@ -30,6 +30,7 @@ from hookline.store import events as event_rows
 from hookline.store import tenants as tenant_rows
 from hookline.store import webhooks as webhook_rows
 from hookline.transport import Response, Transport
+from hookline.vault import Vault
 
 ONE_SHOT = RetryPolicy(schedule=())
 MAX_HEADERS = 20
@@ -88,12 +89,18 @@ NOT_NULL = frozenset(
 
 class Webhooks:
     def __init__(
-        self, db: Database, catalog: EventCatalog, policy: NetworkPolicy, transport: Transport
+        self,
+        db: Database,
+        catalog: EventCatalog,
+        policy: NetworkPolicy,
+        transport: Transport,
+        vault: Vault,
     ) -> None:
         self._db = db
         self._catalog = catalog
         self._policy = policy
         self._transport = transport
+        self._vault = vault
 
     async def _check_event_types(self, names: list[str]) -> list[str]:
         unknown = [name for name in names if await self._catalog.get(name) is None]
@@ -139,9 +146,10 @@ class Webhooks:
                     "filter": payload_filter,
                     "headers": headers,
                     "format": spec.format,
-                    "secret": secret,
+                    "secret": self._vault.seal(secret),
                     "is_active": spec.is_active,
                     "rate_limit_per_minute": spec.rate_limit_per_minute,
+                    "max_in_flight": spec.max_in_flight,
                     "created_at": at,
                     "updated_at": at,
                 },
@@ -180,6 +188,8 @@ class Webhooks:
                 "disabled_at": None,
                 "consecutive_failures": 0,
                 "failing_since": None,
+                "circuit_state": "closed",
+                "circuit_retry_at": None,
             }
         at = now()
         values["updated_at"] = at
@@ -212,7 +222,7 @@ class Webhooks:
                 conn,
                 webhook_id,
                 {
-                    "secret": secret,
+                    "secret": self._vault.seal(secret),
                     "previous_secret": row.secret if keep_old else None,
                     "previous_secret_expires_at": at + spec.grace_seconds if keep_old else None,
                     "updated_at": at,
@@ -252,7 +262,7 @@ class Webhooks:
             event_id=event_id,
             event_type=event_type,
             payload=payload.decode(),
-            target=Target.from_row(row, at),
+            target=Target.from_row(row, at, self._vault),
             number=1,
             trigger=Trigger.TEST,
         )
@@ -302,6 +312,24 @@ class Webhooks:
             event_id=event_id,
             delivery_id=job.delivery_id,
         )
+
+    async def reseal_secrets(self) -> int:
+        """Re-encrypt every stored secret with the vault's first key (after a key rotation)."""
+        async with self._db.write() as conn:
+            rows = await webhook_rows.sealed_secrets(conn)
+            await webhook_rows.set_sealed_secrets(
+                conn,
+                [
+                    {
+                        "b_id": row.id,
+                        "b_secret": self._vault.reseal(row.secret),
+                        "b_previous": row.previous_secret
+                        and self._vault.reseal(row.previous_secret),
+                    }
+                    for row in rows
+                ],
+            )
+        return len(rows)
 
     async def delete(self, webhook_id: str, *, tenant: str | None) -> None:
         async with self._db.write() as conn:

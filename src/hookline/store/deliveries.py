@@ -102,21 +102,72 @@ async def claim(
     return list((await conn.execute(stmt)).all())
 
 
-_DEFER = (
-    update(deliveries)
-    .where(deliveries.c.id == bindparam("b_id", type_=Text))
-    .values(
-        next_attempt_at=bindparam("b_next", type_=Timestamp),
-        throttled=True,
-        lease_token=None,
-    )
-)
+def _defer(reserve: bool) -> Any:
+    values: dict[str, Any] = {
+        "next_attempt_at": bindparam("b_next", type_=Timestamp),
+        "lease_token": None,
+    }
+    if reserve:
+        values["throttled"] = True
+    return update(deliveries).where(deliveries.c.id == bindparam("b_id", type_=Text)).values(values)
 
 
-async def defer_many(conn: AsyncConnection, until: dict[str, float]) -> None:
-    """Put claimed deliveries back until their throttle slot, without using an attempt."""
+_DEFER, _DEFER_RESERVED = _defer(False), _defer(True)
+
+
+async def defer_many(conn: AsyncConnection, until: dict[str, float], *, reserve: bool) -> None:
+    """Put claimed deliveries back, unattempted, until a time; `reserve`: they hold the
+    rate-limit slot that time is."""
     if until:
-        await conn.execute(_DEFER, [{"b_id": k, "b_next": v} for k, v in until.items()])
+        rows = [{"b_id": k, "b_next": v} for k, v in until.items()]
+        await conn.execute(_DEFER_RESERVED if reserve else _DEFER, rows)
+
+
+async def in_flight(
+    conn: AsyncConnection, webhook_ids: set[str], *, now: float, exclude_token: str
+) -> dict[str, int]:
+    """Requests in flight per webhook: leased deliveries whose lease has not run out (those of
+    the claim `exclude_token` aside)."""
+    if not webhook_ids:
+        return {}
+    stmt = (
+        select(deliveries.c.webhook_id, func.count())
+        .where(
+            deliveries.c.webhook_id.in_(webhook_ids),
+            deliveries.c.lease_token.is_not(None),
+            deliveries.c.lease_token != exclude_token,
+            deliveries.c.status == PENDING,
+            deliveries.c.next_attempt_at > now,
+        )
+        .group_by(deliveries.c.webhook_id)
+    )
+    return dict((await conn.execute(stmt)).all())
+
+
+def _waiting(webhook_id: str) -> Any:
+    return (
+        (deliveries.c.webhook_id == webhook_id)
+        & (deliveries.c.status == PENDING)
+        & deliveries.c.lease_token.is_(None)
+    )
+
+
+async def hold_pending(conn: AsyncConnection, webhook_id: str, *, until: float) -> None:
+    """An open circuit: a webhook's waiting deliveries wait until it may be probed."""
+    stmt = update(deliveries).where(_waiting(webhook_id), deliveries.c.next_attempt_at < until)
+    await conn.execute(stmt.values(next_attempt_at=until))
+
+
+async def release_pending(
+    conn: AsyncConnection, webhook_id: str, *, now: float, horizon: float
+) -> None:
+    """A closed circuit: what was held back (anything due within `horizon`) is due now."""
+    stmt = update(deliveries).where(
+        _waiting(webhook_id),
+        deliveries.c.next_attempt_at <= now + horizon,
+        deliveries.c.throttled.is_(False),  # reserved rate-limit slots keep their time
+    )
+    await conn.execute(stmt.values(next_attempt_at=now))
 
 
 _FINISH = (

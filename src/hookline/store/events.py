@@ -4,10 +4,11 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import exists, func, insert, or_, select, update
+from sqlalchemy import delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.models import Event, Page
+from hookline.store import tenants as tenant_rows
 from hookline.store.pages import fetch_page
 from hookline.store.schema import AnyRow, deliveries, events
 
@@ -55,6 +56,10 @@ async def page(
     query = select(*RECORD_COLUMNS)
     if tenant_id is not None:
         query = query.where(events.c.tenant_id == tenant_id)
+    else:
+        query = query.where(
+            or_(events.c.tenant_id.is_(None), events.c.tenant_id.not_in(tenant_rows.reserved_ids()))
+        )
     if event_type is not None:
         query = query.where(events.c.type == event_type)
     return await fetch_page(conn, query, events.c.id, limit=limit, cursor=cursor, convert=to_event)
@@ -120,3 +125,17 @@ async def missed_by(
         .limit(limit)
     )
     return list((await conn.execute(stmt)).all())
+
+
+async def purge_before(conn: AsyncConnection, cutoff: float, *, limit: int) -> int:
+    """Delete up to `limit` events created before `cutoff`, with their deliveries and attempts
+    (by cascade), except events that still have a delivery pending."""
+    pending = exists().where(deliveries.c.event_id == events.c.id, deliveries.c.status == "pending")
+    oldest = (
+        select(events.c.id)
+        .where(events.c.created_at < cutoff, ~pending)
+        .order_by(events.c.created_at)
+        .limit(limit)
+    )
+    result = await conn.execute(delete(events).where(events.c.id.in_(oldest.scalar_subquery())))
+    return result.rowcount

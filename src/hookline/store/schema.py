@@ -50,6 +50,11 @@ class Timestamp(TypeDecorator[datetime]):
         return datetime.fromtimestamp(value / 1000, UTC)
 
 
+def epoch(value: datetime | None) -> float | None:
+    """An instant read from the store, as epoch seconds."""
+    return None if value is None else value.timestamp()
+
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -176,6 +181,13 @@ deliveries = Table(
     Column("finished_at", Timestamp, nullable=True),
     UniqueConstraint("event_id", "webhook_id"),
     Index(None, "webhook_id", "id"),
+    # Requests in flight per webhook (a lease is cleared when its attempt is recorded).
+    Index(
+        "ix_deliveries_leased",
+        "webhook_id",
+        sqlite_where=text("lease_token IS NOT NULL"),
+        postgresql_where=text("lease_token IS NOT NULL"),
+    ),
     Index(
         "ix_deliveries_due",
         "next_attempt_at",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import Select, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.models import Page, Tenant
@@ -41,10 +41,16 @@ async def resolve(conn: AsyncConnection, refs: set[str]) -> dict[str, str]:
     return resolved
 
 
+RESERVED_UIDS = "hookline:%"  # hookline's own tenants: left out of lists unless asked for
+
+
+def reserved_ids() -> Select[tuple[str]]:
+    return select(tenants.c.id).where(tenants.c.uid.like(RESERVED_UIDS))
+
+
 async def page(conn: AsyncConnection, *, limit: int, cursor: str | None) -> Page[Tenant]:
-    return await fetch_page(
-        conn, select(tenants), tenants.c.id, limit=limit, cursor=cursor, convert=_tenant
-    )
+    query = select(tenants).where(or_(tenants.c.uid.is_(None), ~tenants.c.uid.like(RESERVED_UIDS)))
+    return await fetch_page(conn, query, tenants.c.id, limit=limit, cursor=cursor, convert=_tenant)
 
 
 async def update_one(

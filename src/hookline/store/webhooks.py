@@ -17,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.models import DeliveryStatus, Page, Webhook
+from hookline.store import tenants as tenant_rows
 from hookline.store.pages import fetch_page
 from hookline.store.schema import AnyRow, Timestamp, deliveries, webhooks
 
@@ -59,6 +60,8 @@ async def page(
     query = select(*PUBLIC)
     if tenant_id is not None:
         query = query.where(webhooks.c.tenant_id == tenant_id)
+    else:
+        query = query.where(webhooks.c.tenant_id.not_in(tenant_rows.reserved_ids()))
     return await fetch_page(
         conn, query, webhooks.c.id, limit=limit, cursor=cursor, convert=_webhook
     )
@@ -168,27 +171,59 @@ async def tally_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
         await conn.execute(_TALLY, rows)
 
 
-async def throttle_states(
-    conn: AsyncConnection, webhook_ids: set[str], *, lock: bool
-) -> dict[str, tuple[int, float | None]]:
-    """(rate per minute, tat) of the rate-limited webhooks among these. With `lock`, the rows
-    stay locked until commit, so concurrent workers take turns (in id order: no deadlock)."""
+async def gates(conn: AsyncConnection, webhook_ids: set[str], *, lock: bool) -> list[AnyRow]:
+    """What claim admission needs per webhook: circuit, caps, throttle state. With `lock`, the
+    rows stay locked until commit, so concurrent workers take turns (in id order: no deadlock)."""
     if not webhook_ids:
-        return {}
+        return []
     stmt = (
-        select(webhooks.c.id, webhooks.c.rate_limit_per_minute, webhooks.c.throttle_tat)
-        .where(webhooks.c.id.in_(webhook_ids), webhooks.c.rate_limit_per_minute.is_not(None))
+        select(
+            webhooks.c.id,
+            webhooks.c.circuit_state,
+            webhooks.c.circuit_retry_at,
+            webhooks.c.max_in_flight,
+            webhooks.c.rate_limit_per_minute,
+            webhooks.c.throttle_tat,
+        )
+        .where(webhooks.c.id.in_(webhook_ids))
         .order_by(webhooks.c.id)
     )
     if lock:
         stmt = stmt.with_for_update()
-    return {
-        row.id: (
-            row.rate_limit_per_minute,
-            row.throttle_tat.timestamp() if row.throttle_tat else None,
-        )
-        for row in await conn.execute(stmt)
-    }
+    return list((await conn.execute(stmt)).all())
+
+
+async def follow_ups(conn: AsyncConnection, webhook_ids: set[str]) -> list[AnyRow]:
+    """Health after a batch of attempts is tallied: what circuit and disable rules read."""
+    stmt = select(
+        webhooks.c.id,
+        webhooks.c.tenant_id,
+        webhooks.c.url,
+        webhooks.c.is_active,
+        webhooks.c.consecutive_failures,
+        webhooks.c.failing_since,
+        webhooks.c.circuit_state,
+        webhooks.c.circuit_retry_at,
+    ).where(webhooks.c.id.in_(webhook_ids))
+    return list((await conn.execute(stmt)).all())
+
+
+_SET_CIRCUIT = (
+    update(webhooks)
+    .where(webhooks.c.id == bindparam("b_id", type_=Text))
+    .values(
+        circuit_state=bindparam("b_state", type_=Text),
+        circuit_retry_at=bindparam("b_retry", type_=Timestamp),
+    )
+)
+
+
+async def set_circuits(
+    conn: AsyncConnection, circuits: dict[str, tuple[str, float | None]]
+) -> None:
+    if circuits:
+        rows = [{"b_id": k, "b_state": v[0], "b_retry": v[1]} for k, v in circuits.items()]
+        await conn.execute(_SET_CIRCUIT, rows)
 
 
 _SET_TAT = (
@@ -217,3 +252,28 @@ async def reset_throttle(conn: AsyncConnection, webhook_id: str, now: float) -> 
         )
         .values(throttled=False, next_attempt_at=now)
     )
+
+
+async def any_secret(conn: AsyncConnection) -> str | None:
+    """One sealed secret, to check at start that the vault can open them."""
+    stmt = select(webhooks.c.secret).limit(1)
+    return (await conn.execute(stmt)).scalar_one_or_none()
+
+
+async def sealed_secrets(conn: AsyncConnection) -> list[AnyRow]:
+    stmt = select(webhooks.c.id, webhooks.c.secret, webhooks.c.previous_secret)
+    return list((await conn.execute(stmt)).all())
+
+
+async def set_sealed_secrets(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Rows of b_id, b_secret, b_previous."""
+    if rows:
+        stmt = (
+            update(webhooks)
+            .where(webhooks.c.id == bindparam("b_id", type_=Text))
+            .values(
+                secret=bindparam("b_secret", type_=Text),
+                previous_secret=bindparam("b_previous", type_=Text),
+            )
+        )
+        await conn.execute(stmt, rows)

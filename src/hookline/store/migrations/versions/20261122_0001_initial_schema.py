@@ -168,6 +168,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.create_index(
+            "ix_deliveries_leased",
+            ["webhook_id"],
+            unique=False,
+            sqlite_where=sa.text("lease_token IS NOT NULL"),
+            postgresql_where=sa.text("lease_token IS NOT NULL"),
+        )
+        batch_op.create_index(
             "ix_deliveries_due",
             ["next_attempt_at"],
             unique=False,
@@ -217,6 +224,11 @@ def downgrade() -> None:
     op.drop_table("attempts")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_deliveries_webhook_id_id"))
+        batch_op.drop_index(
+            "ix_deliveries_leased",
+            sqlite_where=sa.text("lease_token IS NOT NULL"),
+            postgresql_where=sa.text("lease_token IS NOT NULL"),
+        )
         batch_op.drop_index(
             "ix_deliveries_due",
             sqlite_where=sa.text("status = 'pending'"),

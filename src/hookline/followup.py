@@ -1,0 +1,135 @@
+"""What follows a batch of recorded attempts, per webhook: the circuit breaker moves, a webhook
+that failed for long enough (or answered 410) is disabled, and the operator hears about it.
+
+`plan` is pure: it reads the webhooks' health after the batch was tallied and the attempts'
+decisions; `apply` writes the result in the same transaction as the attempts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookline import notices
+from hookline.circuit import Breaker, Circuit, State, disable_reason
+from hookline.deliver import Finished, attempt_error
+from hookline.models import Trigger
+from hookline.schedule import Delivered, Disable, GiveUp
+from hookline.store import deliveries as delivery_rows
+from hookline.store import webhooks as webhook_rows
+from hookline.store.schema import AnyRow, epoch
+from hookline.transport import Response
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    breaker: Breaker
+    disable_after: int
+    disable_span: float
+
+
+@dataclass(slots=True)
+class FollowUp:
+    circuits: dict[str, Circuit] = field(default_factory=dict)
+    hold: dict[str, float] = field(default_factory=dict)  # webhook -> its queue waits until
+    release: set[str] = field(default_factory=set)  # webhooks whose queue goes now
+    disable: dict[str, str] = field(default_factory=dict)  # webhook -> reason
+    notices: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+def plan(
+    health: list[AnyRow], done: list[Finished], rules: Rules, *, operator: str | None, now: float
+) -> FollowUp:
+    result = FollowUp()
+    by_webhook: dict[str, list[Finished]] = {}
+    for item in sorted(done, key=lambda d: d.ended_at):
+        by_webhook.setdefault(item.job.target.webhook_id, []).append(item)
+    for row in health:
+        items = by_webhook.get(row.id, [])
+        if not items:
+            continue
+        noisy = row.tenant_id != operator  # the operator's own webhooks raise no notices
+        before = Circuit(State(row.circuit_state), epoch(row.circuit_retry_at))
+        after = rules.breaker.after_attempts(
+            before,
+            streak=row.consecutive_failures,
+            last_succeeded=isinstance(items[-1].decision, Delivered),
+            now=now,
+        )
+        if after != before:
+            result.circuits[row.id] = after
+            if after.state == State.OPEN and after.retry_at is not None:
+                result.hold[row.id] = after.retry_at
+            elif before.state != State.CLOSED:
+                result.release.add(row.id)
+                if noisy:
+                    result.notices.append(
+                        (
+                            notices.WEBHOOK_RECOVERED,
+                            {"webhook_id": row.id, "tenant_id": row.tenant_id, "url": row.url},
+                        )
+                    )
+        reason = next((i.decision.reason for i in items if isinstance(i.decision, Disable)), None)
+        if reason is None and noisy:
+            reason = disable_reason(
+                streak=row.consecutive_failures,
+                failing_since=epoch(row.failing_since),
+                now=now,
+                disable_after=rules.disable_after,
+                disable_span=rules.disable_span,
+            )
+        if reason is not None and row.is_active:
+            result.disable[row.id] = reason
+            if noisy:
+                result.notices.append(
+                    (
+                        notices.WEBHOOK_DISABLED,
+                        {
+                            "webhook_id": row.id,
+                            "tenant_id": row.tenant_id,
+                            "url": row.url,
+                            "reason": reason,
+                            "consecutive_failures": row.consecutive_failures,
+                        },
+                    )
+                )
+        if noisy:
+            result.notices += [_exhausted(row, i) for i in items if _is_exhausted(i)]
+    return result
+
+
+def _is_exhausted(item: Finished) -> bool:
+    return isinstance(item.decision, GiveUp) and item.job.trigger == Trigger.SCHEDULED
+
+
+def _exhausted(row: AnyRow, item: Finished) -> tuple[str, dict[str, Any]]:
+    result = item.result
+    return (
+        notices.DELIVERY_EXHAUSTED,
+        {
+            "delivery_id": item.job.delivery_id,
+            "event_id": item.job.event_id,
+            "event_type": item.job.event_type,
+            "webhook_id": row.id,
+            "tenant_id": row.tenant_id,
+            "attempts": item.job.number,
+            "last_status_code": result.status_code if isinstance(result, Response) else None,
+            "last_error": attempt_error(result),
+        },
+    )
+
+
+async def apply(conn: AsyncConnection, follow_up: FollowUp, *, recovery: float, now: float) -> int:
+    """Write a follow-up; returns how many notice deliveries it queued."""
+    await webhook_rows.set_circuits(
+        conn, {k: (c.state.value, c.retry_at) for k, c in follow_up.circuits.items()}
+    )
+    for webhook_id, until in follow_up.hold.items():
+        await delivery_rows.hold_pending(conn, webhook_id, until=until)
+    for webhook_id in follow_up.release:
+        await delivery_rows.release_pending(conn, webhook_id, now=now, horizon=recovery)
+    for webhook_id, reason in follow_up.disable.items():
+        await webhook_rows.disable(conn, webhook_id, reason, now)
+    return await notices.emit(conn, follow_up.notices, now)
