@@ -265,3 +265,27 @@ async def test_plain_http_needs_dev_or_allow_http(database_url: str) -> None:
         tenant = await app.api.tenants.create("Acme")
         with pytest.raises(HooklineAPIError, match="must use https://"):
             await app.api.webhooks.create(url="http://127.0.0.1:9/x", tenant_id=tenant.id)
+
+
+async def test_a_name_is_delivered_to_its_checked_address_with_its_host_kept(
+    database_url: str, receiver: Receiver
+) -> None:
+    host = socket.gethostname()
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except socket.gaierror:
+        pytest.skip(f"this machine's name {host!r} does not resolve")
+    if not addresses <= {"127.0.0.1", "::1"} and not any(a.startswith("127.") for a in addresses):
+        pytest.skip(f"{host!r} does not resolve to loopback here: {addresses}")
+    settings = make_settings(
+        database_url, dev=False, allow_http=True, allowed_networks=("127.0.0.0/8", "::1/128")
+    )
+    async with running(settings) as app:
+        tenant = await app.api.tenants.create("Acme")
+        await app.api.event_types.create("order.filled")
+        await app.api.webhooks.create(url=receiver.url("/named", host=host), tenant_id=tenant.id)
+        sent = await app.api.events.send("order.filled", {}, tenant_id=tenant.id)
+        [delivery] = await settled(app.api, sent.id)
+    assert delivery.status == "succeeded"
+    [request] = receiver.at("/named")
+    assert request.headers["Host"] == f"{host}:{receiver.port}"

@@ -39,3 +39,33 @@ def test_a_blank_admin_key_means_none_was_configured(monkeypatch: pytest.MonkeyP
 def test_a_short_admin_key_is_refused_with_a_way_to_make_one() -> None:
     with pytest.raises(ValidationError, match="at least 16 characters"):
         Settings(_env_file=None, admin_key="hunter2")
+
+
+def test_every_setting_is_documented_with_its_default() -> None:
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "reliability.md").read_text()
+    for name in Settings.model_fields:
+        assert f"HOOKLINE_{name.upper()}" in guide, f"document HOOKLINE_{name.upper()}"
+
+
+def test_the_seed_names_for_the_circuit_breaker_are_accepted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WEBHOOK_CIRCUIT_BREAKER_FAILURE_THRESHOLD", "7")
+    monkeypatch.setenv("WEBHOOK_CIRCUIT_BREAKER_RECOVERY_TIME", "90")
+    settings = Settings(_env_file=None)
+    assert (settings.circuit_breaker_failure_threshold, settings.circuit_breaker_recovery_time) == (
+        7,
+        90,
+    )
+    monkeypatch.setenv("HOOKLINE_CIRCUIT_BREAKER_FAILURE_THRESHOLD", "3")
+    assert Settings(_env_file=None).circuit_breaker_failure_threshold == 3
+
+
+def test_allowed_networks_must_be_cidrs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOOKLINE_ALLOWED_NETWORKS", "10.0.0.0/8, 192.168.1.0/24")
+    assert Settings(_env_file=None).allowed_networks == ("10.0.0.0/8", "192.168.1.0/24")
+    monkeypatch.setenv("HOOKLINE_ALLOWED_NETWORKS", "10.0.0.0/8,intranet")
+    with pytest.raises(ValidationError, match="'intranet' is not a CIDR network"):
+        Settings(_env_file=None)
