@@ -121,15 +121,17 @@ def _exhausted(row: AnyRow, item: Finished) -> tuple[str, dict[str, Any]]:
     )
 
 
-async def apply(conn: AsyncConnection, follow_up: FollowUp, *, recovery: float, now: float) -> int:
-    """Write a follow-up; returns how many notice deliveries it queued."""
+async def apply(conn: AsyncConnection, follow_up: FollowUp, *, horizon: float, now: float) -> int:
+    """Write a follow-up; returns how many notice deliveries it queued. When a circuit closes,
+    what it held back (anything due within `horizon`: the recovery time and a probe's lease)
+    goes now."""
     await webhook_rows.set_circuits(
         conn, {k: (c.state.value, c.retry_at) for k, c in follow_up.circuits.items()}
     )
     for webhook_id, until in follow_up.hold.items():
         await delivery_rows.hold_pending(conn, webhook_id, until=until)
     for webhook_id in follow_up.release:
-        await delivery_rows.release_pending(conn, webhook_id, now=now, horizon=recovery)
+        await delivery_rows.release_pending(conn, webhook_id, now=now, horizon=horizon)
     for webhook_id, reason in follow_up.disable.items():
         await webhook_rows.disable(conn, webhook_id, reason, now)
     return await notices.emit(conn, follow_up.notices, now)

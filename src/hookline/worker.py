@@ -281,7 +281,7 @@ class Worker:
                 health, done, self._rules, operator=await notices.operator_tenant(conn), now=now
             )
             queued = await followup.apply(
-                conn, follow_up, recovery=self._rules.breaker.recovery, now=now
+                conn, follow_up, horizon=self._rules.breaker.recovery + self._lease, now=now
             )
         if queued or follow_up.release:
             self.wake()  # operational events to send, or a queue let go
