@@ -112,23 +112,17 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "HOOKLINE_ADMIN_KEY": ADMIN_KEY,
         "HOOKLINE_WORKER_CONCURRENCY": str(args.worker_concurrency),
     }
-    log = (workdir / "serve.log").open("wb")
+    log = (workdir / "hookline.log").open("wb")
+    hookline = [sys.executable, "-m", "hookline"]
+    quiet = ["--dev", "--log-level", "warning"]
+    role = "serve" if args.workers == 0 else "api"
     serve = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "hookline",
-            "serve",
-            "--dev",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=log,
-        stderr=log,
+        [*hookline, role, "--port", str(port), *quiet], env=env, stdout=log, stderr=log
     )
+    workers = [
+        subprocess.Popen([*hookline, "worker", *quiet], env=env, stdout=log, stderr=log)
+        for _ in range(args.workers)
+    ]
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
     try:
@@ -185,12 +179,15 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                 await asyncio.sleep(0.02)
             recorded_in = time.perf_counter() - started
     finally:
-        peak_rss = rss_mb(serve.pid)
-        serve.terminate()
-        serve.wait(60)
+        peak_rss = rss_mb(serve.pid) + sum(rss_mb(w.pid) for w in workers)
+        for process in (serve, *workers):
+            process.terminate()
+        for process in (serve, *workers):
+            process.wait(60)
     latencies.sort()
     return {
         "database": database_url.split(":", 1)[0],
+        "processes": "serve" if args.workers == 0 else f"api + {args.workers} worker(s)",
         "events": args.events,
         "webhooks_per_event": args.webhooks,
         "senders": args.senders,
@@ -199,7 +196,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "send_latency_ms_p99": round(latencies[int(len(latencies) * 0.99)] * 1000, 1),
         "deliveries_received_per_second": round(expected / received_in),
         "deliveries_recorded_per_second": round(expected / recorded_in),
-        "serve_peak_rss_mb": round(peak_rss, 1),
+        "hookline_peak_rss_mb": round(peak_rss, 1),
         "benchmark_peak_rss_mb": round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
         ),
@@ -215,6 +212,9 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=64, help="concurrent HTTP senders")
     parser.add_argument("--worker-concurrency", type=int, default=256)
     parser.add_argument("--database", help="a PostgreSQL URL (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="run `hookline api` and this many `hookline worker`s"
+    )
     parser.add_argument("--timeout", type=float, default=600)
     result = asyncio.run(run(parser.parse_args()))
     print(json.dumps(result, indent=2))

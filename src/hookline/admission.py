@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from hookline import throttle
 from hookline.circuit import Breaker, Circuit
 
-IN_FLIGHT_WAIT = 0.5  # seconds a delivery over the in-flight cap waits per cap-full ahead of it
+MIN_PACE = 0.005  # seconds: the shortest wait for an in-flight slot
+DEFAULT_PACE = 0.05  # seconds a request is assumed to take before one has been seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class Gate:
     in_flight: int  # requests already in flight (other claims, other workers)
     rate_per_minute: int | None = None
     tat: float | None = None
+    pace: float = DEFAULT_PACE  # seconds a request to this webhook takes, lately
 
 
 @dataclass(slots=True)
@@ -77,16 +79,18 @@ def _admit_one_webhook(
     if circuit != gate.circuit:
         result.circuits[webhook_id] = circuit
     if allowed == 0:
-        until = circuit.retry_at if circuit.retry_at is not None else now + IN_FLIGHT_WAIT
+        until = circuit.retry_at if circuit.retry_at is not None else now + gate.pace
         result.wait.update((c.delivery_id, until) for c in items)
         return
     candidates = items if allowed < 0 else items[:allowed]
     for c in items[len(candidates) :]:  # behind a probe: wait for its verdict
         result.wait[c.delivery_id] = probe_deadline
 
+    # Over the in-flight cap: wait about as long as it takes requests ahead to finish.
     room = max(0, gate.max_in_flight - gate.in_flight)
+    pace = max(gate.pace, MIN_PACE)
     for position, c in enumerate(candidates[room:]):
-        result.wait[c.delivery_id] = now + (position // gate.max_in_flight + 1) * IN_FLIGHT_WAIT
+        result.wait[c.delivery_id] = now + (position // gate.max_in_flight + 1) * pace
     candidates = candidates[:room]
 
     if gate.rate_per_minute is None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 import uvicorn
@@ -16,6 +17,9 @@ from hookline import __version__
 from hookline.config import Settings
 from hookline.errors import HooklineError
 from hookline.models import CreatedApiKey
+
+if TYPE_CHECKING:
+    from hookline.node import Hookline
 
 app = typer.Typer(
     help="hookline: self-hosted webhook delivery.",
@@ -72,22 +76,18 @@ def _announce_admin_key(created: CreatedApiKey) -> None:
     )
 
 
-@app.command()
-def serve(
-    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
-    dev: Annotated[
-        bool | None,
-        typer.Option("--dev", help="Allow plain http and private/loopback webhook URLs."),
-    ] = None,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
-) -> None:
-    """Run the HTTP API and the delivery worker in one process (SQLite by default)."""
-    from hookline.api import create_app
+def _announce_operator_secret(node: Hookline) -> None:
+    if node.generated_operator_secret is not None:
+        typer.echo(
+            "\nOperational events go to HOOKLINE_OPERATOR_WEBHOOK_URL, signed with this secret "
+            "(shown ONCE; set HOOKLINE_OPERATOR_WEBHOOK_SECRET to choose your own):"
+            f"\n\n    {node.generated_operator_secret}\n"
+        )
+
+
+def _make_node(settings: Settings, *, run_worker: bool) -> Hookline:
     from hookline.node import Hookline
 
-    settings = load_settings(host=host, port=port, dev=dev)
-    _setup_logging(log_level)
     if settings.dev:
         typer.secho(
             "WARNING: --dev mode: webhooks may use plain http and reach private and loopback "
@@ -95,24 +95,27 @@ def serve(
             fg=typer.colors.YELLOW,
             err=True,
         )
-
-    async def on_started(node: Hookline) -> None:
-        if settings.admin_key is None:
-            created = await node.service.keys.ensure_admin()
-            if created is not None:
-                _announce_admin_key(created)
-        if node.generated_operator_secret is not None:
-            typer.echo(
-                "\nOperational events go to HOOKLINE_OPERATOR_WEBHOOK_URL, signed with this "
-                f"secret (shown ONCE; set HOOKLINE_OPERATOR_WEBHOOK_SECRET to choose your own):"
-                f"\n\n    {node.generated_operator_secret}\n"
-            )
-
     try:
-        node = Hookline(settings)
+        return Hookline(settings, run_worker=run_worker)
     except HooklineError as exc:
         typer.echo(f"hookline: {exc.detail}", err=True)
         raise typer.Exit(2) from None
+
+
+def _run_http(settings: Settings, log_level: str, *, run_worker: bool) -> None:
+    """The HTTP API (and, with `run_worker`, the delivery worker) until SIGTERM or Ctrl-C."""
+    from hookline.api import create_app
+
+    _setup_logging(log_level)
+    node = _make_node(settings, run_worker=run_worker)
+
+    async def on_started(started: Hookline) -> None:
+        if settings.admin_key is None:
+            created = await started.service.keys.ensure_admin()
+            if created is not None:
+                _announce_admin_key(created)
+        _announce_operator_secret(started)
+
     config = uvicorn.Config(
         create_app(node, on_started=on_started),
         host=settings.host,
@@ -126,6 +129,60 @@ def serve(
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop_signal, lambda *_: None)
     uvicorn.Server(config).run()
+
+
+Host = Annotated[str | None, typer.Option(help="Address to listen on.")]
+Port = Annotated[int | None, typer.Option(help="Port to listen on.")]
+Dev = Annotated[
+    bool | None, typer.Option("--dev", help="Allow plain http and private/loopback webhook URLs.")
+]
+LogLevel = Annotated[str, typer.Option(help="debug, info, warning or error.")]
+
+
+@app.command()
+def serve(
+    host: Host = None, port: Port = None, dev: Dev = None, log_level: LogLevel = "info"
+) -> None:
+    """The HTTP API and the delivery worker in one process: the single-node default."""
+    _run_http(load_settings(host=host, port=port, dev=dev), log_level, run_worker=True)
+
+
+@app.command()
+def api(
+    host: Host = None, port: Port = None, dev: Dev = None, log_level: LogLevel = "info"
+) -> None:
+    """The HTTP API only: run any number of these, with workers, on one PostgreSQL database."""
+    _run_http(load_settings(host=host, port=port, dev=dev), log_level, run_worker=False)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Requests in flight at once (HOOKLINE_WORKER_CONCURRENCY).")
+    ] = None,
+    dev: Dev = None,
+    log_level: LogLevel = "info",
+) -> None:
+    """The delivery worker only: claims, sends, retries and records, until SIGTERM or Ctrl-C."""
+    settings = load_settings(worker_concurrency=concurrency, dev=dev)
+    _setup_logging(log_level)
+    node = _make_node(settings, run_worker=True)
+
+    async def work() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(stop_signal, stop.set)
+        await node.start()
+        _announce_operator_secret(node)
+        logging.getLogger("hookline.worker").info(
+            "worker started: %d requests in flight at most", settings.worker_concurrency
+        )
+        await stop.wait()
+        logging.getLogger("hookline.worker").info("stopping: finishing in-flight deliveries")
+        await node.stop()
+
+    asyncio.run(work())
 
 
 @app.command()
@@ -145,6 +202,64 @@ def migrate() -> None:
 
     asyncio.run(run())
     typer.echo(f"hookline: schema is up to date ({settings.database_url})")
+
+
+@app.command("export")
+def export_command(
+    path: Annotated[str, typer.Argument(help="File to write, or - for standard output.")] = "-",
+) -> None:
+    """Write the whole installation as JSON Lines (stop hookline first for a clean cut)."""
+    from hookline import portable
+    from hookline.store import Database
+
+    settings = load_settings()
+
+    async def run(out: TextIO) -> dict[str, int]:
+        db = Database(settings.database_url)
+        try:
+            return await portable.export(db, out)
+        finally:
+            await db.close()
+
+    with (
+        contextlib.nullcontext(sys.stdout)
+        if path == "-"
+        else open(path, "w", encoding="utf-8") as out
+    ):
+        counts = asyncio.run(run(out))
+    summary = ", ".join(f"{n} {table}" for table, n in counts.items())
+    typer.echo(f"hookline: exported {summary}", err=True)
+
+
+@app.command("import")
+def import_command(
+    path: Annotated[str, typer.Argument(help="An export file, or - for standard input.")],
+) -> None:
+    """Load an export into a new, empty database at HOOKLINE_DATABASE_URL."""
+    from hookline import portable
+    from hookline.store import Database
+
+    settings = load_settings()
+
+    async def run(lines: TextIO) -> dict[str, int]:
+        db = Database(settings.database_url)
+        try:
+            return await portable.import_(db, lines)
+        finally:
+            await db.close()
+
+    try:
+        with (
+            contextlib.nullcontext(sys.stdin)
+            if path == "-"
+            else open(path, encoding="utf-8") as lines
+        ):
+            counts = asyncio.run(run(lines))
+    except (HooklineError, OSError) as exc:
+        typer.echo(f"hookline import: {getattr(exc, 'detail', exc)}", err=True)
+        raise typer.Exit(2) from None
+    summary = ", ".join(f"{n} {table}" for table, n in counts.items())
+    typer.echo(f"hookline: imported {summary}")
 
 
 @app.command()

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     )
 
     database_url: str = "sqlite:///./hookline.db"
+    database_pool_size: int = Field(default=10, ge=1, le=500)  # PostgreSQL, per process
     admin_key: SecretStr | None = None
 
     # Delivery
@@ -58,7 +59,7 @@ class Settings(BaseSettings):
             "WEBHOOK_CIRCUIT_BREAKER_RECOVERY_TIME",
         ),
     )
-    max_in_flight_per_webhook: int = Field(default=10, ge=1, le=10_000)
+    max_in_flight_per_webhook: int = Field(default=64, ge=1, le=10_000)
     disable_after_failures: int = Field(default=10, ge=1)
     disable_after_seconds: float = Field(default=3600.0, ge=0)
 

@@ -61,5 +61,10 @@ class Unavailable(HooklineError):
     title = "Service unavailable"
 
 
+class StoreUnavailable(Unavailable):
+    """The database did not answer, or answered "try again" (restarting, a deadlock): the
+    operation did nothing and can be repeated."""
+
+
 class ConfigurationError(HooklineError):
     title = "Configuration error"

@@ -27,6 +27,7 @@ from hookline.store import deliveries as delivery_rows
 from hookline.store import events as event_rows
 from hookline.store import tenants as tenant_rows
 from hookline.store import webhooks as webhook_rows
+from hookline.store.database import retrying
 
 BROADCAST_SCOPE = "*"
 
@@ -259,6 +260,10 @@ class Ingestor:
         )
 
     async def _commit(self, batch: list[Submission]) -> list[SentEvent | Exception]:
+        # A database restart takes well under a second: ride it out rather than answer 503.
+        return await retrying(lambda: self._commit_once(batch), delays=(0.1, 0.3, 1.0))
+
+    async def _commit_once(self, batch: list[Submission]) -> list[SentEvent | Exception]:
         refs = {s.tenant_ref for s in batch if s.tenant_ref is not None}
         broadcast = any(s.tenant_ref is None for s in batch)
         cutoff = time.time() - self._idempotency_ttl

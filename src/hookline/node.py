@@ -25,6 +25,7 @@ from hookline.ssrf import NetworkPolicy, parse_networks
 from hookline.store import Database
 from hookline.store import webhooks as webhook_rows
 from hookline.store.migrate import upgrade
+from hookline.store.notify import Listener
 from hookline.transport import Transport
 from hookline.vault import Vault
 from hookline.worker import Worker
@@ -48,7 +49,7 @@ def network_policy(settings: Settings) -> NetworkPolicy:
 class Hookline:
     def __init__(self, settings: Settings | None = None, *, run_worker: bool = True) -> None:
         self.settings = settings = settings or Settings()
-        self.db = Database(settings.database_url)
+        self.db = Database(settings.database_url, pool_size=settings.database_pool_size)
         self.policy = network_policy(settings)
         self.catalog = EventCatalog(self.db)
         self.vault = Vault.load(_secret(settings.secret_key), settings.data_dir)
@@ -103,6 +104,10 @@ class Hookline:
         )
         self.authenticator = Authenticator(self.db, _secret(settings.admin_key))
         self.generated_operator_secret: str | None = None
+        # Another process's sends wake this worker at once on PostgreSQL.
+        self.listener: Listener | None = None
+        if self.worker is not None and not self.db.is_sqlite:
+            self.listener = Listener(self.db.url, self._wake_worker)
 
     def _wake_worker(self) -> None:
         if self.worker is not None:
@@ -131,10 +136,14 @@ class Hookline:
         self.ingestor.start()
         if self.worker is not None:
             await self.worker.start()
+        if self.listener is not None:
+            self.listener.start()
 
     async def stop(self) -> None:
         """Stop taking events, let in-flight deliveries finish and be recorded, close the store."""
         await self.ingestor.close()
+        if self.listener is not None:
+            await self.listener.close()
         if self.worker is not None:
             await self.worker.stop()
         await self.transport.close()

@@ -10,6 +10,7 @@ and its lease (longer than the request timeout) cannot run out while it waits.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import random
@@ -19,17 +20,19 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline import admission, deliver, followup, ids, notices
-from hookline.admission import Claimed, Gate
+from hookline.admission import DEFAULT_PACE, Claimed, Gate
 from hookline.batching import Batcher
 from hookline.circuit import Circuit, State
 from hookline.deliver import Finished, Job, Skipped, Target
+from hookline.errors import StoreUnavailable
 from hookline.models import Trigger
-from hookline.schedule import RetryPolicy
+from hookline.schedule import Retry, RetryPolicy
 from hookline.store import Database
 from hookline.store import attempts as attempt_rows
 from hookline.store import deliveries as delivery_rows
 from hookline.store import events as event_rows
 from hookline.store import webhooks as webhook_rows
+from hookline.store.database import retrying
 from hookline.store.schema import AnyRow, epoch
 from hookline.transport import Transport
 from hookline.vault import Vault
@@ -83,6 +86,10 @@ class Worker:
         self._janitor: asyncio.Task[None] | None = None
         self._stopping = False
         self.claims = 0  # claim queries run: an idle worker adds one per poll interval
+        self._pace: dict[str, float] = {}  # webhook -> recent request latency (seconds)
+        self._requesting: collections.Counter[str] = collections.Counter()  # webhook -> requests
+        self._lease_prefix = ids.new_id("lease")  # + "." + a claim number: this worker's leases
+        self._soonest: float | None = None  # the earliest time this worker knows work is due
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -129,6 +136,9 @@ class Worker:
             self._wake.clear()  # before claiming, so a send during the claim is not missed
             try:
                 claimed, jobs = await self._claim(wanted)
+            except StoreUnavailable as exc:
+                log.warning("cannot claim deliveries: %s", exc.detail)
+                claimed, jobs = 0, []
             except Exception:
                 log.exception("claiming deliveries failed; retrying in %.1f s", self._poll_interval)
                 claimed, jobs = 0, []
@@ -136,12 +146,22 @@ class Worker:
                 self._spawn(job)
             if claimed < wanted and not self._stopping:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                    await asyncio.wait_for(self._wake.wait(), self._idle_wait())
+
+    def _idle_wait(self) -> float:
+        """Until the soonest delivery this worker knows is due, at most a poll interval."""
+        soonest, self._soonest = self._soonest, None
+        if soonest is None:
+            return self._poll_interval
+        return min(self._poll_interval, max(0.001, soonest - self._clock()))
+
+    def _expect(self, at: float) -> None:
+        self._soonest = at if self._soonest is None else min(self._soonest, at)
 
     async def _claim(self, limit: int) -> tuple[int, list[Job | Skipped]]:
         """Claim up to `limit` due deliveries; returns how many were due and what to attempt."""
         now = self._clock()
-        token = ids.new_id("lease", now)
+        token = f"{self._lease_prefix}.{self.claims & 0xFFFFFFF:x}"
         self.claims += 1
         async with self._db.write() as conn:
             rows = await delivery_rows.claim(
@@ -187,14 +207,18 @@ class Worker:
         """Circuit breaker, in-flight cap and rate limit: the excess waits, unattempted."""
         webhook_ids = {r.webhook_id for r in rows}
         states = await webhook_rows.gates(conn, webhook_ids, lock=not self._db.is_sqlite)
-        busy = await delivery_rows.in_flight(conn, webhook_ids, now=now, exclude_token=token)
+        # Requests in flight: this worker's own, exactly; other workers' from their leases.
+        busy = await delivery_rows.in_flight(
+            conn, webhook_ids, now=now, exclude_prefix=self._lease_prefix + "."
+        )
         gates = {
             row.id: Gate(
                 circuit=Circuit(State(row.circuit_state), epoch(row.circuit_retry_at)),
                 max_in_flight=row.max_in_flight or self._max_in_flight,
-                in_flight=busy.get(row.id, 0),
+                in_flight=busy.get(row.id, 0) + self._requesting[row.id],
                 rate_per_minute=row.rate_limit_per_minute,
                 tat=epoch(row.throttle_tat),
+                pace=self._pace.get(row.id, DEFAULT_PACE),
             )
             for row in states
         }
@@ -211,9 +235,13 @@ class Worker:
         await webhook_rows.set_circuits(
             conn, {k: (c.state.value, c.retry_at) for k, c in plan.circuits.items()}
         )
+        for until in (*plan.wait.values(), *plan.reserve.values()):
+            self._expect(until)
         return [r for r in rows if r.id in plan.admitted]
 
     def _spawn(self, job: Job | Skipped) -> None:
+        if isinstance(job, Job):
+            self._requesting[job.target.webhook_id] += 1  # until its response is in
         task = asyncio.create_task(self._attempt(job))
         self._in_flight.add(task)
         task.add_done_callback(self._task_done)
@@ -250,18 +278,37 @@ class Worker:
 
     async def _attempt(self, job: Job | Skipped) -> None:
         try:
-            if isinstance(job, Job):
-                outcome: Outcome = await deliver.attempt(
+            if isinstance(job, Skipped):
+                await self._recorder.submit(job)
+                return
+            try:
+                done = await deliver.attempt(
                     job, self._transport, self._policy, clock=self._clock, rand=self._rand
                 )
-            else:
-                outcome = job
-            await self._recorder.submit(outcome)
+            finally:
+                self._requesting[job.target.webhook_id] -= 1
+                if self._requesting[job.target.webhook_id] <= 0:
+                    del self._requesting[job.target.webhook_id]
+            self._learn_pace(done)
+            await self._recorder.submit(done)
         except Exception:
             # The lease runs out and another attempt follows: at-least-once, never lost.
             log.exception("recording a delivery attempt failed")
 
+    def _learn_pace(self, done: Finished) -> None:
+        webhook_id, took = done.job.target.webhook_id, done.ended_at - done.started_at
+        previous = self._pace.get(webhook_id)
+        self._pace[webhook_id] = took if previous is None else 0.8 * previous + 0.2 * took
+        if isinstance(done.decision, Retry):
+            self._expect(done.decision.at)
+        if len(self._pace) > 100_000:
+            self._pace.clear()
+
     async def _record(self, batch: list[Outcome]) -> list[Exception | None]:
+        # Retried through a database restart, so the attempts are not lost and resent later.
+        return await retrying(lambda: self._record_once(batch))
+
+    async def _record_once(self, batch: list[Outcome]) -> list[Exception | None]:
         now = self._clock()
         done = [o for o in batch if isinstance(o, Finished)]
         skipped = [o for o in batch if isinstance(o, Skipped)]

@@ -135,6 +135,23 @@ async def test_half_the_webhooks_timing_out_does_not_delay_the_others(
         assert all(len(receiver.at(f"/slow{n}")) <= 4 for n in range(5))
 
 
+async def test_a_webhook_never_has_more_requests_in_flight_than_its_cap(
+    database_url: str, receiver: Receiver
+) -> None:
+    settings = make_settings(database_url, worker_concurrency=50)
+    async with running(settings) as app:
+        receiver.script("/capped", Reply(200, delay=0.2))
+        tenant, _ = await webhook_for(app.api, receiver, "/capped", max_in_flight=3)
+        sent = [
+            await app.api.events.send("order.filled", {"n": n}, tenant_id=tenant.id)
+            for n in range(24)
+        ]
+        for event in sent:
+            [delivery] = await settled(app.api, event.id)
+            assert (delivery.status, delivery.attempt_count) == ("succeeded", 1)
+    assert receiver.peak["/capped"] == 3  # the cap was reached, and never passed
+
+
 async def test_a_webhook_failing_for_long_enough_is_disabled_and_the_operator_told(
     database_url: str, receiver: Receiver
 ) -> None:

@@ -88,33 +88,45 @@ def free_port() -> int:
 
 
 class ServeProcess:
-    """`hookline serve` as a subprocess, configured through the environment like a user would."""
+    """`hookline serve` (or `api`, or `worker`) as a subprocess, configured through the
+    environment like a user would."""
 
-    def __init__(self, env: Mapping[str, str], *, log: Path, dev: bool = True) -> None:
+    def __init__(
+        self, env: Mapping[str, str], *, log: Path, dev: bool = True, role: str = "serve"
+    ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._env = {**os.environ, "HOOKLINE_DATA_DIR": str(log.parent / "data"), **env}
         self._log = log
         self._dev = dev
+        self.role = role
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 20.0) -> None:
-        args = [sys.executable, "-m", "hookline", "serve", "--port", str(self.port)]
+    def start(self, timeout: float = 30.0) -> None:
+        args = [sys.executable, "-m", "hookline", self.role]
+        if self.role != "worker":
+            args += ["--port", str(self.port)]
         if self._dev:
             args.append("--dev")
+        offset = self._log.stat().st_size if self._log.exists() else 0
         with self._log.open("ab") as log:
             self.process = subprocess.Popen(args, env=self._env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"hookline serve exited: {self._log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.base_url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
+                raise RuntimeError(f"hookline {self.role} exited: {self._log.read_text()[-2000:]}")
+            if self._ready(offset):
+                return
             time.sleep(0.1)
-        raise TimeoutError(f"hookline serve did not start: {self._log.read_text()[-2000:]}")
+        raise TimeoutError(f"hookline {self.role} did not start: {self._log.read_text()[-2000:]}")
+
+    def _ready(self, offset: int) -> bool:
+        if self.role == "worker":
+            return b"worker started" in self._log.read_bytes()[offset:]
+        try:
+            return httpx.get(f"{self.base_url}/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def kill(self) -> None:
         """kill -9: no chance to finish anything."""

@@ -9,6 +9,7 @@ receiver.script("/reset", Reset())
 from __future__ import annotations
 
 import asyncio
+import collections
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -52,6 +53,8 @@ class Receiver:
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self._ssl = ssl_context
         self.requests: list[Received] = []
+        self.open: collections.Counter[str] = collections.Counter()  # path -> requests being served
+        self.peak: collections.Counter[str] = collections.Counter()  # path -> most at once
         self._scripts: dict[str, list[Behaviour]] = {}
         self._arrived = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -103,6 +106,14 @@ class Receiver:
         return script.pop(0) if len(script) > 1 else script[0]
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.open[request.path] += 1
+        self.peak[request.path] = max(self.peak[request.path], self.open[request.path])
+        try:
+            return await self._answer(request)
+        finally:
+            self.open[request.path] -= 1
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         async with self._arrived:
             self.requests.append(Received(request.path, dict(request.headers), body, time.time()))

@@ -1,4 +1,4 @@
-from hookline.admission import IN_FLIGHT_WAIT, Claimed, Gate, plan
+from hookline.admission import MIN_PACE, Claimed, Gate, plan
 from hookline.circuit import Breaker, Circuit, State
 
 BREAKER = Breaker(threshold=5, recovery=60)
@@ -40,11 +40,17 @@ def test_after_recovery_one_probe_goes_and_the_rest_wait_for_its_verdict() -> No
     assert result.circuits == {"a": Circuit(State.HALF_OPEN, DEADLINE)}
 
 
-def test_the_in_flight_cap_spreads_the_excess() -> None:
-    result = run(claims("a", 7), {"a": Gate(CLOSED, max_in_flight=2, in_flight=1)})
+def test_the_in_flight_cap_spreads_the_excess_at_the_receivers_pace() -> None:
+    gate = Gate(CLOSED, max_in_flight=2, in_flight=1, pace=0.04)
+    result = run(claims("a", 7), {"a": gate})
     assert result.admitted == {"a-0"}
-    waits = [result.wait[f"a-{i}"] - NOW for i in range(1, 7)]
-    assert waits == [IN_FLIGHT_WAIT * k for k in (1, 1, 2, 2, 3, 3)]
+    waits = [round(result.wait[f"a-{i}"] - NOW, 6) for i in range(1, 7)]
+    assert waits == [0.04 * k for k in (1, 1, 2, 2, 3, 3)]
+
+
+def test_a_very_fast_receiver_still_waits_a_little() -> None:
+    result = run(claims("a", 2), {"a": Gate(CLOSED, max_in_flight=1, in_flight=1, pace=0.0)})
+    assert result.wait == {"a-0": NOW + MIN_PACE, "a-1": NOW + 2 * MIN_PACE}
 
 
 def test_a_full_webhook_waits_without_holding_up_another() -> None:

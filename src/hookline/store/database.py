@@ -4,17 +4,20 @@ acknowledged after commit survives a power cut; writes take the write lock up fr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from hookline.errors import ConfigurationError
+from hookline.errors import ConfigurationError, StoreUnavailable
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -22,6 +25,33 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=30000",
 )
+
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# SQLSTATE classes that mean "not now": connection exceptions, insufficient resources, operator
+# intervention (shutting down, starting up); and the two conflicts a retry resolves.
+_UNAVAILABLE_CLASSES = ("08", "53", "57")
+_CONFLICTS = ("40001", "40P01")  # serialization failure, deadlock detected
+
+
+def transient(exc: BaseException) -> str | None:
+    """Why `exc` is a passing database failure worth retrying, or None."""
+    if isinstance(exc, DBAPIError):
+        state = str(getattr(exc.orig, "sqlstate", None) or "")
+        if state in _CONFLICTS:
+            return "a conflicting transaction (deadlock); retry"
+        if state[:2] in _UNAVAILABLE_CLASSES or exc.connection_invalidated:
+            return "the database is unreachable or restarting"
+        if isinstance(exc, InterfaceError):
+            return "the database connection was lost"
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+            return "the database is busy"
+        return None
+    if isinstance(exc, OSError | TimeoutError):  # while connecting
+        return "the database is unreachable"
+    return None
 
 
 def _json_dumps(value: Any) -> str:
@@ -77,7 +107,8 @@ def _sqlite_engine(url: URL, pool_size: int) -> AsyncEngine:
 class Database:
     """The connection pools. `read()` and `write()` each yield one transaction."""
 
-    def __init__(self, raw_url: str, *, read_pool_size: int = 4) -> None:
+    def __init__(self, raw_url: str, *, read_pool_size: int = 4, pool_size: int = 10) -> None:
+        """`pool_size`: PostgreSQL connections kept open (as many again may open under load)."""
         url = normalize_url(raw_url)
         self.url = url
         self.dialect = url.get_backend_name()
@@ -99,8 +130,8 @@ class Database:
         else:
             engine = create_async_engine(
                 url,
-                pool_size=10,
-                max_overflow=10,
+                pool_size=pool_size,
+                max_overflow=pool_size,
                 pool_pre_ping=True,
                 json_serializer=_json_dumps,
                 json_deserializer=orjson.loads,
@@ -113,15 +144,24 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A read-write transaction, committed when the block exits without an exception."""
-        async with self._writer.begin() as conn:
-            yield conn
+        """A read-write transaction, committed when the block exits without an exception.
+        Passing database failures surface as StoreUnavailable (nothing was written)."""
+        try:
+            async with self._writer.begin() as conn:
+                yield conn
+        except Exception as exc:
+            _raise_if_transient(exc)
+            raise
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction: one consistent snapshot."""
-        async with self._reader.connect() as conn, conn.begin():
-            yield conn
+        try:
+            async with self._reader.connect() as conn, conn.begin():
+                yield conn
+        except Exception as exc:
+            _raise_if_transient(exc)
+            raise
 
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
@@ -132,3 +172,23 @@ class Database:
         await self._writer.dispose()
         if self._reader is not self._writer:
             await self._reader.dispose()
+
+
+def _raise_if_transient(exc: Exception) -> None:
+    reason = transient(exc)
+    if reason is not None:
+        raise StoreUnavailable(f"{reason}; try again shortly", retry_after=1) from exc
+
+
+async def retrying(
+    operation: Callable[[], Awaitable[T]], *, delays: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 3.0)
+) -> T:
+    """Run a transaction, again after each delay while the database is passing through a
+    failure (StoreUnavailable). The last failure is raised."""
+    for delay in delays:
+        try:
+            return await operation()
+        except StoreUnavailable as exc:
+            log.warning("%s; retrying in %.1f s", exc.detail, delay)
+            await asyncio.sleep(delay)
+    return await operation()

@@ -9,6 +9,7 @@ from sqlalchemy import Integer, Text, bindparam, func, insert, or_, select, upda
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.models import Delivery, DeliveryStatus, Page, Trigger
+from hookline.store.notify import announce
 from hookline.store.pages import fetch_page
 from hookline.store.schema import AnyRow, Timestamp, deliveries
 
@@ -23,6 +24,7 @@ def _delivery(row: AnyRow) -> Delivery:
 async def insert_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     if rows:
         await conn.execute(insert(deliveries), rows)
+        await announce(conn)
 
 
 async def get(conn: AsyncConnection, delivery_id: str, *, tenant_id: str | None) -> Delivery | None:
@@ -124,10 +126,10 @@ async def defer_many(conn: AsyncConnection, until: dict[str, float], *, reserve:
 
 
 async def in_flight(
-    conn: AsyncConnection, webhook_ids: set[str], *, now: float, exclude_token: str
+    conn: AsyncConnection, webhook_ids: set[str], *, now: float, exclude_prefix: str
 ) -> dict[str, int]:
-    """Requests in flight per webhook: leased deliveries whose lease has not run out (those of
-    the claim `exclude_token` aside)."""
+    """Requests in flight per webhook: leased deliveries whose lease has not run out, except
+    those whose lease token starts with `exclude_prefix` (the asking worker's own)."""
     if not webhook_ids:
         return {}
     stmt = (
@@ -135,7 +137,7 @@ async def in_flight(
         .where(
             deliveries.c.webhook_id.in_(webhook_ids),
             deliveries.c.lease_token.is_not(None),
-            deliveries.c.lease_token != exclude_token,
+            ~deliveries.c.lease_token.startswith(exclude_prefix, autoescape=True),
             deliveries.c.status == PENDING,
             deliveries.c.next_attempt_at > now,
         )
@@ -168,6 +170,7 @@ async def release_pending(
         deliveries.c.throttled.is_(False),  # reserved rate-limit slots keep their time
     )
     await conn.execute(stmt.values(next_attempt_at=now))
+    await announce(conn)
 
 
 _FINISH = (
@@ -219,6 +222,7 @@ async def retry_now(
         .returning(*RECORD_COLUMNS)
     )
     row = (await conn.execute(stmt)).one_or_none()
+    await announce(conn)
     return _delivery(row) if row else current
 
 
@@ -251,7 +255,10 @@ async def requeue_finished(
             lease_token=None,
         )
     )
-    return (await conn.execute(stmt)).rowcount
+    requeued = (await conn.execute(stmt)).rowcount
+    if requeued:
+        await announce(conn)
+    return requeued
 
 
 async def pending_count(conn: AsyncConnection, webhook_id: str) -> int:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from hookline.store.database import Database
@@ -24,7 +25,13 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(alembic_config(connection), "head")
 
 
+MIGRATION_LOCK = 0x686F6F6B  # "hook": a PostgreSQL advisory lock id
+
+
 async def upgrade(db: Database) -> None:
-    """Bring the schema to the newest revision. Safe to run again and from several processes."""
+    """Bring the schema to the newest revision. Safe to run again and from several processes
+    at once: they take turns (an advisory lock on PostgreSQL, the write lock on SQLite)."""
     async with db.write() as conn:
+        if not db.is_sqlite:
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK})
         await conn.run_sync(_upgrade)

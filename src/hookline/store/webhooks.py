@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.models import DeliveryStatus, Page, Webhook
 from hookline.store import tenants as tenant_rows
+from hookline.store.notify import announce
 from hookline.store.pages import fetch_page
 from hookline.store.schema import AnyRow, Timestamp, deliveries, webhooks
 
@@ -252,6 +253,7 @@ async def reset_throttle(conn: AsyncConnection, webhook_id: str, now: float) -> 
         )
         .values(throttled=False, next_attempt_at=now)
     )
+    await announce(conn)
 
 
 async def any_secret(conn: AsyncConnection) -> str | None:
