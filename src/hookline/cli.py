@@ -7,7 +7,8 @@ import contextlib
 import logging
 import signal
 import sys
-from typing import TYPE_CHECKING, Annotated, Any, TextIO
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 import uvicorn
@@ -20,6 +21,9 @@ from hookline.models import CreatedApiKey
 
 if TYPE_CHECKING:
     from hookline.node import Hookline
+    from hookline.store import Database
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="hookline: self-hosted webhook delivery.",
@@ -185,22 +189,27 @@ def worker(
     asyncio.run(work())
 
 
-@app.command()
-def migrate() -> None:
-    """Bring the database schema up to date (serve does this at start too)."""
+def _on_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run `work` against the configured database, closing it after."""
     from hookline.store import Database
-    from hookline.store.migrate import upgrade
 
-    settings = load_settings()
-
-    async def run() -> None:
-        db = Database(settings.database_url)
+    async def run() -> T:
+        db = Database(settings.database_url, pool_size=settings.database_pool_size)
         try:
-            await upgrade(db)
+            return await work(db)
         finally:
             await db.close()
 
-    asyncio.run(run())
+    return asyncio.run(run())
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (serve does this at start too)."""
+    from hookline.store.migrate import upgrade
+
+    settings = load_settings()
+    _on_database(settings, upgrade)
     typer.echo(f"hookline: schema is up to date ({settings.database_url})")
 
 
@@ -210,23 +219,14 @@ def export_command(
 ) -> None:
     """Write the whole installation as JSON Lines (stop hookline first for a clean cut)."""
     from hookline import portable
-    from hookline.store import Database
 
     settings = load_settings()
-
-    async def run(out: TextIO) -> dict[str, int]:
-        db = Database(settings.database_url)
-        try:
-            return await portable.export(db, out)
-        finally:
-            await db.close()
-
     with (
         contextlib.nullcontext(sys.stdout)
         if path == "-"
         else open(path, "w", encoding="utf-8") as out
     ):
-        counts = asyncio.run(run(out))
+        counts = _on_database(settings, lambda db: portable.export(db, out))
     summary = ", ".join(f"{n} {table}" for table, n in counts.items())
     typer.echo(f"hookline: exported {summary}", err=True)
 
@@ -237,24 +237,15 @@ def import_command(
 ) -> None:
     """Load an export into a new, empty database at HOOKLINE_DATABASE_URL."""
     from hookline import portable
-    from hookline.store import Database
 
     settings = load_settings()
-
-    async def run(lines: TextIO) -> dict[str, int]:
-        db = Database(settings.database_url)
-        try:
-            return await portable.import_(db, lines)
-        finally:
-            await db.close()
-
     try:
         with (
             contextlib.nullcontext(sys.stdin)
             if path == "-"
             else open(path, encoding="utf-8") as lines
         ):
-            counts = asyncio.run(run(lines))
+            counts = _on_database(settings, lambda db: portable.import_(db, lines))
     except (HooklineError, OSError) as exc:
         typer.echo(f"hookline import: {getattr(exc, 'detail', exc)}", err=True)
         raise typer.Exit(2) from None

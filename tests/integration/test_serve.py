@@ -95,7 +95,13 @@ async def test_kill_9_mid_flight_loses_nothing(
     tmp_path: Path, database_url: str, receiver: Receiver
 ) -> None:
     receiver.script("/hook", Reply(200, delay=30))  # every request hangs while we kill
-    env = serve_env(database_url, HOOKLINE_REQUEST_TIMEOUT="1", HOOKLINE_LEASE_SECONDS="3")
+    env = serve_env(
+        database_url,
+        HOOKLINE_REQUEST_TIMEOUT="1",
+        HOOKLINE_LEASE_SECONDS="3",
+        # Timeouts recorded before the kill must not open the circuit for a minute.
+        HOOKLINE_CIRCUIT_BREAKER_FAILURE_THRESHOLD="1000",
+    )
     first = ServeProcess(env, log=tmp_path / "serve.log")
     first.start()
     try:
