@@ -109,3 +109,10 @@ def test_the_example_environment_holds_only_settings() -> None:
     names = re.findall(r"^#? ?(HOOKLINE_[A-Z_]+)=", example, re.M)
     assert "HOOKLINE_SECRET_KEY" in names
     assert set(names) <= SETTINGS
+
+
+def test_the_guide_names_only_real_settings() -> None:
+    guide = (ROOT / "docs" / "deployment.md").read_text()
+    named = set(re.findall(r"\b(HOOKLINE_[A-Z_]+)\b", guide))
+    assert {"HOOKLINE_DATABASE_URL", "HOOKLINE_SECRET_KEY", "HOOKLINE_DATABASE_POOL_SIZE"} <= named
+    assert named <= SETTINGS, named - SETTINGS
