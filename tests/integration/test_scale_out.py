@@ -149,6 +149,30 @@ async def test_the_in_flight_cap_holds_across_workers(
     assert receiver.peak["/hook"] == 4  # shared by both workers: reached, never passed
 
 
+async def test_the_rate_limit_holds_across_workers(
+    tmp_path: Path, database_url: str, receiver: Receiver
+) -> None:
+    with processes(tmp_path, environment(database_url), workers=2) as (api, _):
+        async with httpx.AsyncClient(base_url=api.base_url, headers=HEADERS, timeout=30) as client:
+            tenant_id = await prepare(client, receiver)
+            [hook] = (await client.get("/api/v1/webhooks")).json()["data"]
+            await client.patch(
+                f"/api/v1/webhooks/{hook['id']}", json={"rate_limit_per_minute": 240}
+            )
+            await send_all(client, tenant_id, 12)
+            await all_succeeded(database_url, 12)
+    times = sorted(r.at for r in receiver.at("/hook"))
+    # 240 a minute, shared: a burst of four, then one every 0.25 s. Two workers pacing on their
+    # own would each burst four (eight at once) and finish in half the time.
+    assert len(times) == 12
+    assert times[-1] - times[0] >= 1.9, times
+    # In any second: the burst and a second's worth, give or take one for claim timing.
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest <= 9, [round(t - times[0], 3) for t in times]
+    [(attempts,)] = await query(database_url, "SELECT count(*) FROM attempts")
+    assert attempts == 12  # waiting for the rate used no attempts
+
+
 async def test_kill_9_of_one_worker_loses_nothing(
     tmp_path: Path, database_url: str, receiver: Receiver
 ) -> None:
