@@ -7,7 +7,7 @@ encrypted: the target needs the same secret key (HOOKLINE_SECRET_KEY or the key 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -48,7 +48,7 @@ async def export(db: Database, out: TextIO) -> dict[str, int]:
     return counts
 
 
-async def _records(lines: Iterable[str]) -> AsyncIterator[tuple[int, dict[str, Any]]]:
+def _records(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     for number, line in enumerate(lines, start=1):
         if line.strip():
             try:
@@ -58,10 +58,10 @@ async def _records(lines: Iterable[str]) -> AsyncIterator[tuple[int, dict[str, A
 
 
 async def import_(db: Database, lines: Iterable[str], *, chunk: int = 1000) -> dict[str, int]:
-    """Load an export into an empty database, in one transaction: all of it or nothing."""
-    await upgrade(db)
+    """Load an export into an empty database, in one transaction: all of it or nothing. A file
+    that is not an export is refused before the database is touched."""
     records = _records(lines)
-    _, header = await anext(records, (0, {}))
+    _, header = next(records, (0, {}))
     if header.get("hookline_export") != FORMAT:
         raise InvalidInput("this is not a hookline export (its first line has no export header)")
     if header.get("schema") != head_revision():
@@ -69,6 +69,7 @@ async def import_(db: Database, lines: Iterable[str], *, chunk: int = 1000) -> d
             f"the export has schema {header.get('schema')!r} and this hookline "
             f"{head_revision()!r}: import with the hookline version that made the export"
         )
+    await upgrade(db)
     counts = {table.name: 0 for table in dump.TABLES}
     async with db.write() as conn:
         for table in dump.TABLES:
@@ -79,7 +80,7 @@ async def import_(db: Database, lines: Iterable[str], *, chunk: int = 1000) -> d
                 )
         pending: list[dict[str, Any]] = []
         current: Table | None = None
-        async for number, record in records:
+        for number, record in records:
             found = dump.BY_NAME.get(record.get("table", ""))
             if found is None or not isinstance(record.get("row"), dict):
                 raise InvalidInput(f"line {number} is not a row of a hookline table")

@@ -100,3 +100,9 @@ async def test_import_refuses_what_is_not_an_export(tmp_path: Path, database_url
     result = await hookline_cli("import", str(bogus), env={"HOOKLINE_DATABASE_URL": database_url})
     assert result.returncode == 2
     assert "not a hookline export" in result.stderr
+    tables = (
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+        if database_url.startswith("sqlite")
+        else "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+    )
+    assert await query(database_url, tables) == [(0,)]  # refused before touching the database
