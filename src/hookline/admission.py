@@ -75,11 +75,12 @@ def _admit_one_webhook(
     now: float,
     probe_deadline: float,
 ) -> None:
+    pace = max(gate.pace, MIN_PACE)
     allowed, circuit = breaker.gate(gate.circuit, now, probe_deadline)
     if circuit != gate.circuit:
         result.circuits[webhook_id] = circuit
     if allowed == 0:
-        until = circuit.retry_at if circuit.retry_at is not None else now + gate.pace
+        until = circuit.retry_at if circuit.retry_at is not None else now + pace
         result.wait.update((c.delivery_id, until) for c in items)
         return
     candidates = items if allowed < 0 else items[:allowed]
@@ -88,7 +89,6 @@ def _admit_one_webhook(
 
     # Over the in-flight cap: wait about as long as it takes requests ahead to finish.
     room = max(0, gate.max_in_flight - gate.in_flight)
-    pace = max(gate.pace, MIN_PACE)
     for position, c in enumerate(candidates[room:]):
         result.wait[c.delivery_id] = now + (position // gate.max_in_flight + 1) * pace
     candidates = candidates[:room]
