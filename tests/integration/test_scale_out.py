@@ -20,13 +20,17 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.support.databases import query
-from tests.support.harness import ADMIN_KEY, SECRET_KEY, ServeProcess
+from tests.support.databases import delivery_statuses, query
+from tests.support.harness import (
+    ADMIN_HEADERS,
+    ADMIN_KEY,
+    SECRET_KEY,
+    ServeProcess,
+    prepare_over_http,
+)
 from tests.support.receiver import Receiver, Reply
 
 pytestmark = pytest.mark.slow
-
-HEADERS = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
 def environment(database_url: str, **extra: str) -> dict[str, str]:
@@ -60,16 +64,6 @@ def processes(
             process.stop()
 
 
-async def prepare(client: httpx.AsyncClient, receiver: Receiver) -> str:
-    tenant = (await client.post("/api/v1/tenants", json={"name": "Acme"})).json()
-    await client.post("/api/v1/event-types", json={"name": "order.filled"})
-    created = await client.post(
-        "/api/v1/webhooks", json={"tenant_id": tenant["id"], "url": receiver.url("/hook")}
-    )
-    assert created.status_code == 201, created.text
-    return str(tenant["id"])
-
-
 async def send_all(
     client: httpx.AsyncClient, tenant_id: str, count: int, *, parallel: int = 16
 ) -> list[str]:
@@ -98,14 +92,9 @@ async def send_all(
     return accepted
 
 
-async def statuses(database_url: str) -> dict[str, int]:
-    rows = await query(database_url, "SELECT status, count(*) FROM deliveries GROUP BY status")
-    return {str(status): int(count) for status, count in rows}  # type: ignore[call-overload]
-
-
 async def all_succeeded(database_url: str, count: int, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    while (found := await statuses(database_url)) != {"succeeded": count}:
+    while (found := await delivery_statuses(database_url)) != {"succeeded": count}:
         if time.monotonic() > deadline:
             stuck = await query(
                 database_url,
@@ -124,8 +113,10 @@ async def test_three_workers_deliver_every_event_exactly_once(
 ) -> None:
     env = environment(database_url, HOOKLINE_WORKER_CONCURRENCY="16")
     with processes(tmp_path, env, workers=3) as (api, _):
-        async with httpx.AsyncClient(base_url=api.base_url, headers=HEADERS, timeout=30) as client:
-            tenant_id = await prepare(client, receiver)
+        async with httpx.AsyncClient(
+            base_url=api.base_url, headers=ADMIN_HEADERS, timeout=30
+        ) as client:
+            tenant_id = await prepare_over_http(client, receiver)
             sent = await send_all(client, tenant_id, 300)
             await all_succeeded(database_url, 300)
     received = collections.Counter(r.headers["webhook-id"] for r in receiver.at("/hook"))
@@ -140,10 +131,10 @@ async def test_the_in_flight_cap_holds_across_workers(
 ) -> None:
     receiver.script("/hook", Reply(200, delay=0.3))
     with processes(tmp_path, environment(database_url), workers=2) as (api, _):
-        async with httpx.AsyncClient(base_url=api.base_url, headers=HEADERS, timeout=30) as client:
-            tenant_id = await prepare(client, receiver)
-            [hook] = (await client.get("/api/v1/webhooks")).json()["data"]
-            await client.patch(f"/api/v1/webhooks/{hook['id']}", json={"max_in_flight": 4})
+        async with httpx.AsyncClient(
+            base_url=api.base_url, headers=ADMIN_HEADERS, timeout=30
+        ) as client:
+            tenant_id = await prepare_over_http(client, receiver, max_in_flight=4)
             await send_all(client, tenant_id, 40)
             await all_succeeded(database_url, 40)
     assert receiver.peak["/hook"] == 4  # shared by both workers: reached, never passed
@@ -153,12 +144,10 @@ async def test_the_rate_limit_holds_across_workers(
     tmp_path: Path, database_url: str, receiver: Receiver
 ) -> None:
     with processes(tmp_path, environment(database_url), workers=2) as (api, _):
-        async with httpx.AsyncClient(base_url=api.base_url, headers=HEADERS, timeout=30) as client:
-            tenant_id = await prepare(client, receiver)
-            [hook] = (await client.get("/api/v1/webhooks")).json()["data"]
-            await client.patch(
-                f"/api/v1/webhooks/{hook['id']}", json={"rate_limit_per_minute": 240}
-            )
+        async with httpx.AsyncClient(
+            base_url=api.base_url, headers=ADMIN_HEADERS, timeout=30
+        ) as client:
+            tenant_id = await prepare_over_http(client, receiver, rate_limit_per_minute=240)
             await send_all(client, tenant_id, 12)
             await all_succeeded(database_url, 12)
     times = sorted(r.at for r in receiver.at("/hook"))
@@ -184,8 +173,10 @@ async def test_kill_9_of_one_worker_loses_nothing(
         HOOKLINE_WORKER_CONCURRENCY="8",
     )
     with processes(tmp_path, env, workers=3) as (api, crew):
-        async with httpx.AsyncClient(base_url=api.base_url, headers=HEADERS, timeout=30) as client:
-            tenant_id = await prepare(client, receiver)
+        async with httpx.AsyncClient(
+            base_url=api.base_url, headers=ADMIN_HEADERS, timeout=30
+        ) as client:
+            tenant_id = await prepare_over_http(client, receiver)
             sent = await send_all(client, tenant_id, 120)
             await receiver.wait_for(20, "/hook")
             crew[0].kill()  # mid-flight: it holds deliveries it will never record
@@ -201,12 +192,12 @@ async def test_an_api_process_does_not_deliver_and_a_worker_picks_up(
     worker = ServeProcess(env, log=tmp_path / "worker.log", role="worker")
     try:
         api.start()
-        async with httpx.AsyncClient(base_url=api.base_url, headers=HEADERS) as client:
-            tenant_id = await prepare(client, receiver)
+        async with httpx.AsyncClient(base_url=api.base_url, headers=ADMIN_HEADERS) as client:
+            tenant_id = await prepare_over_http(client, receiver)
             await send_all(client, tenant_id, 3)
             await asyncio.sleep(1.0)
             assert receiver.requests == []
-            assert await statuses(database_url) == {"pending": 3}
+            assert await delivery_statuses(database_url) == {"pending": 3}
             await asyncio.to_thread(worker.start)
             await all_succeeded(database_url, 3, timeout=20)
     finally:
@@ -221,8 +212,8 @@ async def test_notify_wakes_an_idle_postgres_worker_at_once(
         pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite workers poll")
     env = environment(database_url, HOOKLINE_POLL_INTERVAL="60")  # polling alone would be late
     with processes(tmp_path, env, workers=1) as (api, _):
-        async with httpx.AsyncClient(base_url=api.base_url, headers=HEADERS) as client:
-            tenant_id = await prepare(client, receiver)
+        async with httpx.AsyncClient(base_url=api.base_url, headers=ADMIN_HEADERS) as client:
+            tenant_id = await prepare_over_http(client, receiver)
             await asyncio.sleep(0.5)  # the worker is idle, listening
             for n in range(3):
                 started = time.monotonic()
@@ -259,8 +250,10 @@ async def test_a_postgres_restart_mid_load_loses_no_accepted_event(
     receiver.script("/hook", Reply(200, delay=0.05))
     env = environment(database_url, HOOKLINE_WORKER_CONCURRENCY="16")
     with processes(tmp_path, env, workers=2) as (api, crew):
-        async with httpx.AsyncClient(base_url=api.base_url, headers=HEADERS, timeout=30) as client:
-            tenant_id = await prepare(client, receiver)
+        async with httpx.AsyncClient(
+            base_url=api.base_url, headers=ADMIN_HEADERS, timeout=30
+        ) as client:
+            tenant_id = await prepare_over_http(client, receiver)
             sending = asyncio.create_task(send_all(client, tenant_id, 300, parallel=8))
             await receiver.wait_for(40, "/hook", timeout=30)
             restart = await asyncio.create_subprocess_exec(

@@ -8,13 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.databases import query
-from tests.support.harness import ADMIN_KEY, ServeProcess
+from tests.support.databases import delivery_statuses, query
+from tests.support.harness import ADMIN_HEADERS, ADMIN_KEY, ServeProcess, prepare_over_http
 from tests.support.receiver import Receiver, Reply, Reset
 
 pytestmark = pytest.mark.slow
-
-HEADERS = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
 def serve_env(database_url: str, **extra: str) -> dict[str, str]:
@@ -25,21 +23,6 @@ def serve_env(database_url: str, **extra: str) -> dict[str, str]:
         "HOOKLINE_POLL_INTERVAL": "0.1",
         **extra,
     }
-
-
-async def prepare(client: httpx.AsyncClient, receiver: Receiver) -> str:
-    tenant = (await client.post("/api/v1/tenants", json={"name": "Acme"})).json()
-    await client.post("/api/v1/event-types", json={"name": "order.filled"})
-    hook = await client.post(
-        "/api/v1/webhooks", json={"tenant_id": tenant["id"], "url": receiver.url("/hook")}
-    )
-    assert hook.status_code == 201, hook.text
-    return str(tenant["id"])
-
-
-async def statuses(database_url: str) -> dict[str, int]:
-    rows = await query(database_url, "SELECT status, count(*) FROM deliveries GROUP BY status")
-    return {str(status): int(count) for status, count in rows}  # type: ignore[call-overload]
 
 
 async def test_serve_delivers_through_every_receiver_behaviour(
@@ -55,7 +38,7 @@ async def test_serve_delivers_through_every_receiver_behaviour(
     )
     process.start()
     try:
-        async with httpx.AsyncClient(base_url=process.base_url, headers=HEADERS) as client:
+        async with httpx.AsyncClient(base_url=process.base_url, headers=ADMIN_HEADERS) as client:
             tenant = (await client.post("/api/v1/tenants", json={"name": "Acme"})).json()
             await client.post("/api/v1/event-types", json={"name": "order.filled"})
             hooks = {}
@@ -105,8 +88,8 @@ async def test_kill_9_mid_flight_loses_nothing(
     first = ServeProcess(env, log=tmp_path / "serve.log")
     first.start()
     try:
-        async with httpx.AsyncClient(base_url=first.base_url, headers=HEADERS) as client:
-            tenant_id = await prepare(client, receiver)
+        async with httpx.AsyncClient(base_url=first.base_url, headers=ADMIN_HEADERS) as client:
+            tenant_id = await prepare_over_http(client, receiver)
             sent = []
             for n in range(40):
                 response = await client.post(
@@ -124,14 +107,14 @@ async def test_kill_9_mid_flight_loses_nothing(
     second = ServeProcess(env, log=tmp_path / "serve.log")
     second.start()
     try:
-        async with httpx.AsyncClient(base_url=second.base_url, headers=HEADERS) as client:
+        async with httpx.AsyncClient(base_url=second.base_url, headers=ADMIN_HEADERS) as client:
             for _ in range(300):
-                if await statuses(database_url) == {"succeeded": 40}:
+                if await delivery_statuses(database_url) == {"succeeded": 40}:
                     break
                 await asyncio.sleep(0.1)
     finally:
         second.stop()
-    assert await statuses(database_url) == {"succeeded": 40}
+    assert await delivery_statuses(database_url) == {"succeeded": 40}
     delivered = {r.headers["webhook-id"] for r in receiver.at("/hook")}
     assert delivered == set(sent)  # at least once each, none lost
 
@@ -144,8 +127,8 @@ async def test_sigterm_finishes_in_flight_requests_and_claims_nothing_new(
     process = ServeProcess(env, log=tmp_path / "serve.log")
     process.start()
     try:
-        async with httpx.AsyncClient(base_url=process.base_url, headers=HEADERS) as client:
-            tenant_id = await prepare(client, receiver)
+        async with httpx.AsyncClient(base_url=process.base_url, headers=ADMIN_HEADERS) as client:
+            tenant_id = await prepare_over_http(client, receiver)
             for n in range(3):
                 await client.post(
                     "/api/v1/events",
@@ -157,7 +140,7 @@ async def test_sigterm_finishes_in_flight_requests_and_claims_nothing_new(
         process.stop()
     assert exit_code == 0
     assert len(receiver.at("/hook")) == 1
-    assert await statuses(database_url) == {"succeeded": 1, "pending": 2}
+    assert await delivery_statuses(database_url) == {"succeeded": 1, "pending": 2}
     [(attempts,)] = await query(database_url, "SELECT count(*) FROM attempts")
     [(leased,)] = await query(
         database_url, "SELECT count(*) FROM deliveries WHERE lease_token IS NOT NULL"

@@ -52,3 +52,9 @@ async def query(database_url: str, sql: str) -> list[tuple[object, ...]]:
             return [tuple(row) for row in await conn.execute(text(sql))]
     finally:
         await db.close()
+
+
+async def delivery_statuses(database_url: str) -> dict[str, int]:
+    """How many deliveries are in each status."""
+    rows = await query(database_url, "SELECT status, count(*) FROM deliveries GROUP BY status")
+    return {str(status): int(count) for status, count in rows}  # type: ignore[call-overload]

@@ -22,8 +22,10 @@ from hookline.api import create_app
 from hookline.client import AsyncClient
 from hookline.config import Settings
 from hookline.node import Hookline
+from tests.support.receiver import Receiver
 
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_KEY}"}
 SECRET_KEY = "9UvPyHo1bTZg0TsVGhUR9ZKz3XYDzD3mi8J-oKrHnks="  # a Fernet key, for tests only
 
 
@@ -144,3 +146,16 @@ class ServeProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
+
+
+async def prepare_over_http(client: httpx.AsyncClient, receiver: Receiver, **webhook: Any) -> str:
+    """Through a running process's API: a tenant, the event type `order.filled`, and a webhook
+    to `receiver` at /hook with any further `webhook` fields; returns the tenant id."""
+    tenant = (await client.post("/api/v1/tenants", json={"name": "Acme"})).json()
+    await client.post("/api/v1/event-types", json={"name": "order.filled"})
+    created = await client.post(
+        "/api/v1/webhooks",
+        json={"tenant_id": tenant["id"], "url": receiver.url("/hook"), **webhook},
+    )
+    assert created.status_code == 201, created.text
+    return str(tenant["id"])
