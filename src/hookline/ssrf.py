@@ -96,10 +96,11 @@ def _opened(address: IPAddress, policy: NetworkPolicy) -> bool:
 
 
 def blocked_reason(
-    address: IPAddress, policy: NetworkPolicy, *, spelled: str | None = None
+    address: IPAddress, policy: NetworkPolicy, *, subject: str | None = None
 ) -> str | None:
-    """Why hookline must not connect to `address`, or None if it may. `spelled` is how the
-    user wrote it, named in the message when it differs (`<fullwidth 127.0.0.1> is 127.0.0.1`)."""
+    """Why hookline must not connect to `address`, or None if it may. `subject` leads the
+    message in place of the bare address: `"<host as the user wrote it> is"` or
+    `"<name> resolves to"`, giving `"<subject> 127.0.0.1, not a public internet address; ..."`."""
     if _opened(address, policy):
         return None
     candidates: list[IPAddress] = [address]
@@ -108,19 +109,15 @@ def blocked_reason(
     for candidate in candidates:
         if isinstance(candidate, ipaddress.IPv4Address):
             if any(candidate in net for net in _BLOCKED_V4) or not candidate.is_global:
-                return _describe(address, candidate, spelled)
+                return _describe(address, candidate, subject)
         elif not candidate.is_global or candidate.is_multicast:
-            return _describe(address, candidate, spelled)
+            return _describe(address, candidate, subject)
     return None
 
 
-def _describe(address: IPAddress, blocked: IPAddress, spelled: str | None) -> str:
+def _describe(address: IPAddress, blocked: IPAddress, subject: str | None) -> str:
     inner = "" if blocked == address else f" (it carries {blocked})"
-    what = (
-        f"{address}{inner} is not"
-        if spelled in (None, str(address))
-        else f"{spelled} is {address}{inner}, not"
-    )
+    what = f"{address}{inner} is not" if subject is None else f"{subject} {address}{inner}, not"
     return (
         f"{what} a public internet address; webhooks may only reach public hosts "
         "(use --dev or HOOKLINE_ALLOWED_NETWORKS to open private ranges on purpose)"
@@ -154,6 +151,9 @@ def parse_url(url: str) -> URL:
         parsed.host  # noqa: B018 (decodes the punycode: a label IDNA cannot read fails here)
     except (ValueError, UnicodeError) as exc:
         raise InvalidInput(f"url {url!r} is not a valid URL: {exc}") from None
+    problem = _malformed_host(parsed.raw_host or "")
+    if problem:
+        raise InvalidInput(f"url host {problem}")
     return parsed
 
 
@@ -189,10 +189,9 @@ def host_refusal(url: URL, policy: NetworkPolicy, *, written: str | None = None)
 
     The host is judged as the HTTP client will use it (normalised, ASCII). `written` is the URL
     as the user wrote it, only to name the host in their own spelling in the message."""
+    if policy.allow_private:
+        return None
     host = url.raw_host or ""
-    problem = _malformed_host(url)
-    if problem or policy.allow_private:
-        return problem
     spelled = _spelled(written, host)
     literal = parse_ip_literal(host)
     if literal is not None:
@@ -201,7 +200,8 @@ def host_refusal(url: URL, policy: NetworkPolicy, *, written: str | None = None)
                 f"{spelled} has an IPv6 zone id, which names a network interface of this "
                 "machine; webhooks may only reach public hosts (use --dev for local testing)"
             )
-        return blocked_reason(literal, policy, spelled=spelled)
+        subject = None if spelled == str(literal) else f"{spelled} is"
+        return blocked_reason(literal, policy, subject=subject)
     if _looks_numeric(host):
         return f"{spelled} is neither an IP address nor a host name; give a host name or an address"
     if _is_local_name(host):
@@ -223,17 +223,18 @@ def _spelled(written: str | None, host: str) -> str:
         return host
 
 
-def _malformed_host(url: URL) -> str | None:
+def _malformed_host(host: str) -> str | None:
     """After IDNA a host is an IP literal or ASCII labels of letters, digits, `-` and `_`;
     anything else (percent escapes, empty labels, several trailing dots) is refused, not guessed
-    at."""
-    host = url.raw_host or ""
+    at. An empty host is left to the caller (a relative URL has none)."""
+    if not host:
+        return None
     if ":" in host:
         if parse_ip_literal(host) is None:
             return f"{host} is not a valid IPv6 address"
         return None
     if not _HOST_NAME.match(host):
-        return f"{host} is not a valid host name (letters, digits, '-' and '.' only)"
+        return f"{host} is not a valid host name (letters, digits, '-', '_' and '.' only)"
     return None
 
 

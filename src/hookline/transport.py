@@ -74,15 +74,18 @@ class GuardedResolver(AbstractResolver):
     ) -> list[ResolveResult]:
         literal = parse_ip_literal(host)
         if literal is not None:
-            reason = blocked_reason(literal, self._policy)
+            subject = None if host == str(literal) else f"{host} is"
+            reason = blocked_reason(literal, self._policy, subject=subject)
             if reason:
                 raise BlockedAddressError(reason)
         results = await self._inner.resolve(host, port, family)
         for result in results:
             address = parse_ip_literal(result["host"])
-            reason = blocked_reason(address, self._policy) if address else "unparseable address"
+            if address is None:
+                raise BlockedAddressError(f"{host} resolves to {result['host']!r}, not an address")
+            reason = blocked_reason(address, self._policy, subject=f"{host} resolves to")
             if reason:
-                raise BlockedAddressError(f"{host} resolves to {reason}")
+                raise BlockedAddressError(reason)
         return results
 
     async def close(self) -> None:
