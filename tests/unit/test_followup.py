@@ -139,9 +139,7 @@ def test_a_disable_is_told_once_an_hour_at_most(last_notice: float | None, told:
         (4, NOW - 9999, False),  # not enough failures
     ],
 )
-def test_auto_disable_needs_failures_over_a_span(
-    streak: int, since: float, disabled: bool
-) -> None:
+def test_auto_disable_needs_failures_over_a_span(streak: int, since: float, disabled: bool) -> None:
     result = plan(
         [health(consecutive_failures=streak, failing_since=since)],
         [attempt(Retry(NOW + 5))],
