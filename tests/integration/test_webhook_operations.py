@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -264,7 +265,10 @@ async def test_stats_report_health(hookline: Running, receiver: Receiver) -> Non
         await settled(hookline.api, sent.id)
     failing = await hookline.api.events.send("order.filled", {"n": 9}, tenant_id=tenant.id)
     await receiver.wait_for(6, "/hooks")
-    await asyncio.sleep(0.2)
+    deadline = time.monotonic() + 10
+    while (await hookline.api.webhooks.stats(hook.id)).last_24h.attempts < 6:  # all recorded
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
 
     stats = await hookline.api.webhooks.stats(hook.id)
     assert (stats.success_count, stats.failure_count, stats.consecutive_failures) == (3, 3, 3)
@@ -314,10 +318,19 @@ async def test_lifting_a_rate_limit_releases_what_waits(
     hookline: Running, receiver: Receiver
 ) -> None:
     tenant, hook = await webhook_for(hookline.api, receiver, "/paced", rate_limit_per_minute=1)
-    for n in range(3):
+    sent = [
         await hookline.api.events.send("order.filled", {"n": n}, tenant_id=tenant.id)
+        for n in range(3)
+    ]
     await receiver.wait_for(1, "/paced")
-    await asyncio.sleep(0.3)
-    assert len(receiver.at("/paced")) == 1  # the next one would wait a minute
+    deadline = time.monotonic() + 10
+    while True:  # the other two hold their slots, a minute apart
+        waiting = [(await hookline.api.events.deliveries(e.id)).data[0] for e in sent[1:]]
+        slots = [d.next_attempt_at.timestamp() for d in waiting if d.next_attempt_at]
+        if len(slots) == 2 and min(slots) > hookline.clock() + 30:
+            break
+        assert time.monotonic() < deadline, waiting
+        await asyncio.sleep(0.02)
+    assert len(receiver.at("/paced")) == 1
     await hookline.api.webhooks.update(hook.id, rate_limit_per_minute=None)
     await receiver.wait_for(3, "/paced", timeout=5)
