@@ -1,21 +1,24 @@
 """Paging: by cursor (after the last key of the page before, by time-sortable id newest first,
 or by name ascending), or by page number with the total count.
 
-A cursor is opaque: the versioned base64url of the list it belongs to and the key it continues
-after. One this store did not hand out (garbage, another list's, a hand-made key) is refused
-rather than silently read as "the first page"."""
+A cursor is opaque: the base64url of a checksum, a version, the list it belongs to and the key
+it continues after. One this store did not hand out (garbage, cut short, edited, another list's
+or another version's) is refused rather than silently read as "the first page". A cursor is a
+position, not a secret: only its spelling is checked, not who made it."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookline import jsonvalue
 from hookline.errors import BadRequest
 from hookline.models import MAX_PAGE_SIZE, CursorPaging, NumberedPage, Page, Paging
 from hookline.store.schema import AnyRow
@@ -24,12 +27,18 @@ T = TypeVar("T")
 
 MAX_LIMIT = MAX_PAGE_SIZE
 CURSOR_VERSION = "1"
+CHECK_BYTES = 6  # a checksum, so a cursor cut short or edited by hand is refused
 MAX_CURSOR_LENGTH = 512
+KEY = re.compile(r"[A-Za-z0-9_.\-]{1,256}")  # what lists are keyed by: ids, event type names
+
+
+def _check(raw: bytes) -> bytes:
+    return hashlib.blake2b(raw, digest_size=CHECK_BYTES).digest()
 
 
 def encode_cursor(scope: str, key: str) -> str:
     raw = f"{CURSOR_VERSION}:{scope}:{key}".encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+    return base64.urlsafe_b64encode(_check(raw) + raw).decode("ascii").rstrip("=")
 
 
 def decode_cursor(cursor: str, scope: str) -> str:
@@ -42,16 +51,18 @@ def decode_cursor(cursor: str, scope: str) -> str:
     if len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
         raise refused
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        packed = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    except (binascii.Error, ValueError):
         raise refused from None
-    version, _, rest = raw.partition(":")
+    check, raw = packed[:CHECK_BYTES], packed[CHECK_BYTES:]
+    if not hmac.compare_digest(check, _check(raw)):
+        raise refused
+    version, _, rest = raw.decode("utf-8", "replace").partition(":")
     found_scope, _, key = rest.partition(":")
     if (
         version != CURSOR_VERSION
         or found_scope != scope
-        or not key
-        or jsonvalue.text_problem(key)
+        or not KEY.fullmatch(key)
         or encode_cursor(scope, key) != cursor  # one spelling only
     ):
         raise refused
