@@ -92,7 +92,7 @@ def config(path: Path, ids: dict[str, list[str]]) -> Path:
 
 
 async def fuzz(base_url: str, key: str, settings: Path, examples: int, seed: int) -> int:
-    process = await asyncio.create_subprocess_exec(
+    process = await asyncio.create_subprocess_exec(  # in the scratch folder: it keeps a cache
         SCHEMATHESIS,
         "--config-file",
         str(settings),
@@ -112,6 +112,7 @@ async def fuzz(base_url: str, key: str, settings: Path, examples: int, seed: int
         "10",
         "--warnings",
         "off",
+        cwd=settings.parent,
     )
     return await process.wait()
 
