@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint typecheck unit integration bench clean
+.PHONY: run test lint typecheck unit integration fuzz bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ unit: $(VENV)/.installed-test
 
 integration: $(VENV)/.installed-test
 	$(BIN)/pytest tests/integration
+
+# schemathesis against a real `hookline serve`, admin and tenant key: no 5xx, no undeclared
+# status, no response off its schema (PostgreSQL when HOOKLINE_TEST_POSTGRES_URL is set).
+fuzz: $(VENV)/.installed-test
+	$(BIN)/python -m tests.fuzz.run
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks.throughput

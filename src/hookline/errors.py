@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -18,8 +19,23 @@ class HooklineError(Exception):
 
 
 class InvalidInput(HooklineError):
+    """Input that cannot be taken as it is. `loc` is where, as pydantic spells it: a path into
+    the request body (`("data", "price")`), or from the request's top (`("query", "cursor")`)."""
+
     status = 422
     title = "Invalid input"
+
+    def __init__(self, detail: str, *, loc: Sequence[str | int] = (), **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.loc = tuple(loc)
+
+
+class BadRequest(InvalidInput):
+    """A request that is not one this API takes: an unknown query parameter, a cursor it did
+    not hand out, malformed JSON."""
+
+    status = 400
+    title = "Bad request"
 
 
 class NotFound(HooklineError):

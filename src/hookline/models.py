@@ -3,11 +3,22 @@ the Python client all speak these shapes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+)
+
+from hookline.errors import InvalidInput
 
 T = TypeVar("T")
 
@@ -46,11 +57,101 @@ class Record(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
 
+# --- paging ---------------------------------------------------------------------------------
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 250
+MAX_PAGE = 1_000_000  # so that (page - 1) * page_size always fits a database's 64-bit offset
+
+
+@dataclass(frozen=True)
+class CursorPaging:
+    """`limit` items after `cursor`: the `next_cursor` of the page before (None: the first)."""
+
+    cursor: str | None = None
+    limit: int = DEFAULT_PAGE_SIZE
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= MAX_PAGE_SIZE:
+            raise InvalidInput(
+                f"limit must be between 1 and {MAX_PAGE_SIZE}; got {self.limit}",
+                loc=("query", "limit"),
+            )
+
+
+@dataclass(frozen=True)
+class NumberedPaging:
+    """Page `page` (from 1) of `page_size` items, with the total count."""
+
+    page: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.page <= MAX_PAGE:
+            raise InvalidInput(
+                f"page must be between 1 and {MAX_PAGE}; got {self.page}", loc=("query", "page")
+            )
+        if not 1 <= self.page_size <= MAX_PAGE_SIZE:
+            raise InvalidInput(
+                f"page_size must be between 1 and {MAX_PAGE_SIZE}; got {self.page_size}",
+                loc=("query", "page_size"),
+            )
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+Paging = CursorPaging | NumberedPaging
+FIRST_PAGE = CursorPaging()
+
+
 class Page(BaseModel, Generic[T]):
     """One page of a list, newest first; pass `next_cursor` as `cursor` for the next page."""
 
     data: list[T]
-    next_cursor: str | None = None
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class NumberedPage(BaseModel, Generic[T]):
+    """Page `page` of a list (asked for with `?page=&page_size=`), newest first."""
+
+    data: list[T]
+    total: int = Field(description="How many items the whole list has.")
+    page: int = Field(description="This page's number, from 1.")
+    page_size: int
+
+
+# --- problems (RFC 9457) --------------------------------------------------------------------
+
+
+class ProblemError(BaseModel):
+    loc: list[str | int] = Field(
+        description='Where, as pydantic spells it: ["body", "data", "price"], ["query", "limit"].'
+    )
+    msg: str = Field(description="What is wrong there and what to send instead.")
+
+
+class Problem(BaseModel):
+    """An error, as `application/problem+json` (RFC 9457); `detail` says what to fix."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemError] = Field(
+        default_factory=list, description="Each thing wrong with the request (400 and 422)."
+    )
+
+
+class ValidationProblem(Problem):
+    """422: the request was understood, but its input is invalid; `errors` lists each place."""
+
+    errors: list[ProblemError] = Field(min_length=1)
 
 
 # --- records --------------------------------------------------------------------------------
@@ -245,7 +346,7 @@ class TenantCreate(Input):
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
         | None
     ) = None
-    max_webhooks: int = Field(default=100, ge=0, le=100_000)
+    max_webhooks: StrictInt = Field(default=100, ge=0, le=100_000)
 
 
 class TenantUpdate(Input):
@@ -254,7 +355,7 @@ class TenantUpdate(Input):
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
         | None
     ) = None
-    max_webhooks: int | None = Field(default=None, ge=0, le=100_000)
+    max_webhooks: StrictInt | None = Field(default=None, ge=0, le=100_000)
 
 
 class ApiKeyCreate(Input):
@@ -291,7 +392,7 @@ class EventTypeUpdate(Input):
 
     description: Description | None = None
     json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
-    archived: bool | None = None
+    archived: StrictBool | None = None
 
 
 class WebhookCreate(Input):
@@ -329,17 +430,17 @@ class WebhookCreate(Input):
     )
     headers: dict[str, str] = Field(default_factory=dict)
     format: WebhookFormat = "standard"
-    is_active: bool = True
+    is_active: StrictBool = True
     secret: str | None = Field(
         default=None, description="Bring your own `whsec_...` secret; generated when omitted."
     )
-    rate_limit_per_minute: int | None = Field(
+    rate_limit_per_minute: StrictInt | None = Field(
         default=None,
         ge=1,
         le=1_000_000,
         description="Send at most this many requests a minute; the excess waits its turn.",
     )
-    max_in_flight: int | None = Field(
+    max_in_flight: StrictInt | None = Field(
         default=None, ge=1, le=10_000, description="At most this many requests at once."
     )
 
@@ -354,11 +455,11 @@ class WebhookUpdate(Input):
     filter: dict[str, Any] | None = Field(default=None, description="`null` removes the filter.")
     headers: dict[str, str] | None = None
     format: WebhookFormat | None = None
-    is_active: bool | None = None
-    rate_limit_per_minute: int | None = Field(
+    is_active: StrictBool | None = None
+    rate_limit_per_minute: StrictInt | None = Field(
         default=None, ge=1, le=1_000_000, description="`null` removes the limit."
     )
-    max_in_flight: int | None = Field(
+    max_in_flight: StrictInt | None = Field(
         default=None, ge=1, le=10_000, description="`null`: the installation's default."
     )
 
@@ -373,7 +474,7 @@ class Recovery(Input):
 
 
 class SecretRotation(Input):
-    grace_seconds: int = Field(
+    grace_seconds: StrictInt = Field(
         default=86_400,
         ge=0,
         le=7 * 86_400,

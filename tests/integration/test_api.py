@@ -93,7 +93,7 @@ async def test_event_types_catalog(hookline: Running) -> None:
     assert api.ok(await client.get("/api/v1/event-types/price.above"))["description"]
     problem(await client.post("/api/v1/event-types", json={"name": "price.above"}), 409)
     bad = await client.post("/api/v1/event-types", json={"name": "has space"})
-    assert problem(bad, 422)["errors"][0]["field"] == "name"
+    assert problem(bad, 422)["errors"][0]["loc"] == ["body", "name"]
     problem(await client.get("/api/v1/event-types/nope"), 404)
 
 
@@ -220,9 +220,9 @@ async def test_malformed_json_and_wrong_types_are_explained(hookline: Running) -
     )
     assert "not valid JSON" in problem(malformed, 400)["detail"]
     wrong_type = await client.post("/api/v1/tenants", json={"name": "x", "max_webhooks": "lots"})
-    assert problem(wrong_type, 422)["errors"][0]["field"] == "max_webhooks"
+    assert problem(wrong_type, 422)["errors"][0]["loc"] == ["body", "max_webhooks"]
     empty = await client.post("/api/v1/tenants", json={"name": "  "})
-    assert problem(empty, 422)["errors"][0]["field"] == "name"
+    assert problem(empty, 422)["errors"][0]["loc"] == ["body", "name"]
     assert api.ok(await client.get("/api/v1/tenants"))["data"] == []
 
 

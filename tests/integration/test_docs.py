@@ -47,10 +47,7 @@ async def run_bash(script: str, env: dict[str, str], timeout: float = 60) -> tup
     return process.returncode or 0, output.decode()
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="the examples use curl")
-async def test_every_example_in_the_api_reference_runs(
-    hookline: Running, receiver: Receiver
-) -> None:
+async def run_api_reference(hookline: Running, receiver: Receiver) -> str:
     script = "\n".join(blocks((ROOT / "docs/api.md").read_text(), "bash"))
     code, output = await run_bash(
         script,
@@ -63,11 +60,13 @@ async def test_every_example_in_the_api_reference_runs(
     assert code == 0, output[-3000:]
     assert '"duplicate":true' in output
     assert '"status":"success"' in output  # the test send reached the receiver
+    assert '"loc":["body","is_active"]' in output  # the mistake is explained
+    assert '"total":' in output  # paging by number
     assert receiver.at("/hooks")
+    return output
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="the quickstart uses curl")
-async def test_the_readme_quickstart_works_when_pasted(hookline: Running) -> None:
+async def run_readme_quickstart(hookline: Running) -> str:
     [quickstart] = [b for b in blocks((ROOT / "README.md").read_text(), "bash") if "hl_paste" in b]
     listen_port = str(free_port())
     script = (
@@ -82,6 +81,18 @@ async def test_the_readme_quickstart_works_when_pasted(hookline: Running) -> Non
     assert "(signature verified)" in output
     assert '"status":"succeeded"' in output
     assert '"status_code":200' in output
+    return output
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the docs use curl")
+async def test_the_readme_quickstart_then_every_api_example_run_on_one_hookline(
+    hookline: Running, receiver: Receiver
+) -> None:
+    """Each runnable doc works when pasted, also after the other on the same hookline: they
+    use names of their own (a 409 would stop the second)."""
+    quickstart = await run_readme_quickstart(hookline)
+    reference = await run_api_reference(hookline, receiver)
+    assert '"status":409' not in quickstart + reference
 
 
 def test_every_filter_in_the_filter_guide_is_valid() -> None:

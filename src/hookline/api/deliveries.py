@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import status
 
-from hookline.api.deps import Caller, Cursor, Limit, Node
-from hookline.models import Attempt, Delivery, Page
+from hookline.api.deps import Caller, Node, PageQuery
+from hookline.api.problems import problems
+from hookline.api.routing import router as make_router
+from hookline.models import Attempt, Delivery, NumberedPage, Page
 
-router = APIRouter(prefix="/deliveries", tags=["deliveries"])
+router = make_router("/deliveries", tags=["deliveries"])
 
 
 @router.get("/{delivery_id}", summary="Get a delivery")
@@ -15,10 +17,10 @@ async def get_delivery(delivery_id: str, node: Node, caller: Caller) -> Delivery
 
 @router.get("/{delivery_id}/attempts", summary="A delivery's attempts, newest first")
 async def list_attempts(
-    delivery_id: str, node: Node, caller: Caller, limit: Limit = None, cursor: Cursor = None
-) -> Page[Attempt]:
+    delivery_id: str, node: Node, caller: Caller, paging: PageQuery
+) -> Page[Attempt] | NumberedPage[Attempt]:
     return await node.service.deliveries.attempts(
-        delivery_id, tenant=caller.tenant_id, limit=limit, cursor=cursor
+        delivery_id, tenant=caller.tenant_id, paging=paging
     )
 
 
@@ -26,6 +28,7 @@ async def list_attempts(
     "/{delivery_id}/retry",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Attempt now: a finished delivery gets one more attempt, a pending one stops waiting",
+    responses=problems(409),
 )
 async def retry_delivery(delivery_id: str, node: Node, caller: Caller) -> Delivery:
     return await node.service.deliveries.retry(delivery_id, tenant=caller.tenant_id)

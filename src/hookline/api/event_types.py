@@ -2,15 +2,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
-from hookline.api.deps import Admin, Caller, Cursor, Limit, Node
-from hookline.models import EventType, EventTypeCreate, EventTypeUpdate, Page
+from hookline.api.deps import Admin, Caller, Node, PageQuery
+from hookline.api.problems import problems
+from hookline.api.routing import router as make_router
+from hookline.models import EventType, EventTypeCreate, EventTypeUpdate, NumberedPage, Page
 
-router = APIRouter(prefix="/event-types", tags=["event types"])
+router = make_router("/event-types", tags=["event types"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Create an event type (admin)")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an event type (admin)",
+    responses=problems(409),
+)
 async def create_event_type(spec: EventTypeCreate, node: Node, _: Admin) -> EventType:
     return await node.service.event_types.create(spec)
 
@@ -19,13 +26,10 @@ async def create_event_type(spec: EventTypeCreate, node: Node, _: Admin) -> Even
 async def list_event_types(
     node: Node,
     _: Caller,
-    limit: Limit = None,
-    cursor: Cursor = None,
+    paging: PageQuery,
     include_archived: Annotated[bool, Query()] = False,
-) -> Page[EventType]:
-    return await node.service.event_types.list(
-        limit=limit, cursor=cursor, include_archived=include_archived
-    )
+) -> Page[EventType] | NumberedPage[EventType]:
+    return await node.service.event_types.list(paging=paging, include_archived=include_archived)
 
 
 @router.get("/{name}", summary="Get an event type")

@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import Header, Query, Response, status
 
-from hookline.api.deps import Caller, Cursor, Limit, Node, tenant_scope
+from hookline.api.deps import Caller, Node, PageQuery, tenant_scope
+from hookline.api.problems import problems
+from hookline.api.routing import router as make_router
 from hookline.errors import Forbidden
-from hookline.models import Delivery, Event, EventSend, Page, SentEvent
+from hookline.models import Delivery, Event, EventSend, NumberedPage, Page, SentEvent
 
-router = APIRouter(prefix="/events", tags=["events"])
+router = make_router("/events", tags=["events"])
 
 
 @router.post(
@@ -16,6 +18,7 @@ router = APIRouter(prefix="/events", tags=["events"])
     status_code=status.HTTP_202_ACCEPTED,
     summary="Send an event: stored durably, then fanned out to every matching webhook",
     response_description="Accepted: the event is committed and its deliveries are queued.",
+    responses=problems(403, 404, 409),
 )
 async def send_event(
     spec: EventSend,
@@ -45,19 +48,16 @@ async def send_event(
     return sent
 
 
-@router.get("", summary="List events, newest first")
+@router.get("", summary="List events, newest first", responses=problems(404))
 async def list_events(
     node: Node,
     caller: Caller,
-    limit: Limit = None,
-    cursor: Cursor = None,
+    paging: PageQuery,
     type: Annotated[str | None, Query(description="Only events of this type.")] = None,
     tenant_id: Annotated[str | None, Query(description="Only this tenant's (admin).")] = None,
-) -> Page[Event]:
+) -> Page[Event] | NumberedPage[Event]:
     tenant = await tenant_scope(node, caller, tenant_id)
-    return await node.service.events.list(
-        tenant=tenant, event_type=type, limit=limit, cursor=cursor
-    )
+    return await node.service.events.list(tenant=tenant, event_type=type, paging=paging)
 
 
 @router.get("/{event_id}", summary="Get an event")
@@ -67,8 +67,6 @@ async def get_event(event_id: str, node: Node, caller: Caller) -> Event:
 
 @router.get("/{event_id}/deliveries", summary="An event's deliveries, one per matched webhook")
 async def list_event_deliveries(
-    event_id: str, node: Node, caller: Caller, limit: Limit = None, cursor: Cursor = None
-) -> Page[Delivery]:
-    return await node.service.events.deliveries(
-        event_id, tenant=caller.tenant_id, limit=limit, cursor=cursor
-    )
+    event_id: str, node: Node, caller: Caller, paging: PageQuery
+) -> Page[Delivery] | NumberedPage[Delivery]:
+    return await node.service.events.deliveries(event_id, tenant=caller.tenant_id, paging=paging)

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from hookline import __version__
 from hookline.api.deps import Node
+from hookline.api.routing import router as make_router
 from hookline.models import Health
 
-router = APIRouter(tags=["health"])
+router = make_router(tags=["health"])
 
 
 @router.get("/health", summary="Liveness and database reachability (no key needed)")

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
-from hookline.api.deps import Admin, Caller, Cursor, Limit, Node, tenant_scope
+from hookline.api.deps import Admin, Caller, Node, PageQuery, tenant_scope
+from hookline.api.problems import problems
+from hookline.api.routing import router as make_router
 from hookline.auth import Principal
 from hookline.models import (
     ApiKey,
     ApiKeyCreate,
     CreatedApiKey,
+    NumberedPage,
     Page,
     Tenant,
     TenantCreate,
@@ -15,7 +18,7 @@ from hookline.models import (
 )
 from hookline.node import Hookline
 
-router = APIRouter(prefix="/tenants", tags=["tenants"])
+router = make_router("/tenants", tags=["tenants"])
 
 
 async def _scope(node: Hookline, caller: Principal, ref: str) -> str:
@@ -24,16 +27,21 @@ async def _scope(node: Hookline, caller: Principal, ref: str) -> str:
     return tenant_id
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Create a tenant (admin)")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a tenant (admin)",
+    responses=problems(409),
+)
 async def create_tenant(spec: TenantCreate, node: Node, _: Admin) -> Tenant:
     return await node.service.tenants.create(spec)
 
 
 @router.get("", summary="List tenants, newest first (admin)")
 async def list_tenants(
-    node: Node, _: Admin, limit: Limit = None, cursor: Cursor = None
-) -> Page[Tenant]:
-    return await node.service.tenants.list(limit=limit, cursor=cursor)
+    node: Node, _: Admin, paging: PageQuery
+) -> Page[Tenant] | NumberedPage[Tenant]:
+    return await node.service.tenants.list(paging=paging)
 
 
 @router.get("/{tenant_id}", summary="Get a tenant by id or uid")
@@ -41,7 +49,7 @@ async def get_tenant(tenant_id: str, node: Node, caller: Caller) -> Tenant:
     return await node.service.tenants.get(await _scope(node, caller, tenant_id))
 
 
-@router.patch("/{tenant_id}", summary="Change a tenant (admin)")
+@router.patch("/{tenant_id}", summary="Change a tenant (admin)", responses=problems(409))
 async def update_tenant(tenant_id: str, spec: TenantUpdate, node: Node, _: Admin) -> Tenant:
     return await node.service.tenants.update(tenant_id, spec)
 
@@ -69,10 +77,10 @@ async def create_tenant_key(
 
 @router.get("/{tenant_id}/keys", summary="List a tenant's API keys (never the keys themselves)")
 async def list_tenant_keys(
-    tenant_id: str, node: Node, caller: Caller, limit: Limit = None, cursor: Cursor = None
-) -> Page[ApiKey]:
+    tenant_id: str, node: Node, caller: Caller, paging: PageQuery
+) -> Page[ApiKey] | NumberedPage[ApiKey]:
     owner = await _scope(node, caller, tenant_id)
-    return await node.service.keys.list(tenant_id=owner, limit=limit, cursor=cursor)
+    return await node.service.keys.list(tenant_id=owner, paging=paging)
 
 
 @router.delete(

@@ -2,13 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 from pydantic import AwareDatetime
 
-from hookline.api.deps import Caller, Cursor, Limit, Node, tenant_scope
+from hookline.api.deps import Caller, Node, PageQuery, tenant_scope
+from hookline.api.problems import problems
+from hookline.api.routing import router as make_router
 from hookline.models import (
     DeliveryStatus,
     DeliveryWithAttempts,
+    NumberedPage,
     Page,
     Recovery,
     RecoveryResult,
@@ -22,28 +25,28 @@ from hookline.models import (
     WebhookWithSecret,
 )
 
-router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+router = make_router("/webhooks", tags=["webhooks"])
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Create a webhook; the response holds its secret, shown this once",
+    responses=problems(403, 404),
 )
 async def create_webhook(spec: WebhookCreate, node: Node, caller: Caller) -> WebhookWithSecret:
     return await node.service.webhooks.create(spec, tenant=caller.tenant_id)
 
 
-@router.get("", summary="List webhooks, newest first")
+@router.get("", summary="List webhooks, newest first", responses=problems(404))
 async def list_webhooks(
     node: Node,
     caller: Caller,
-    limit: Limit = None,
-    cursor: Cursor = None,
+    paging: PageQuery,
     tenant_id: Annotated[str | None, Query(description="Only this tenant's (admin).")] = None,
-) -> Page[Webhook]:
+) -> Page[Webhook] | NumberedPage[Webhook]:
     tenant = await tenant_scope(node, caller, tenant_id)
-    return await node.service.webhooks.list(tenant=tenant, limit=limit, cursor=cursor)
+    return await node.service.webhooks.list(tenant=tenant, paging=paging)
 
 
 @router.get("/{webhook_id}", summary="Get a webhook")
@@ -100,13 +103,12 @@ async def list_webhook_deliveries(
     webhook_id: str,
     node: Node,
     caller: Caller,
-    limit: Limit = None,
-    cursor: Cursor = None,
+    paging: PageQuery,
     status: Annotated[DeliveryStatus | None, Query()] = None,
     event_type: Annotated[str | None, Query(max_length=128)] = None,
     since: Annotated[AwareDatetime | None, Query(description="Created at or after.")] = None,
     until: Annotated[AwareDatetime | None, Query(description="Created before.")] = None,
-) -> Page[DeliveryWithAttempts]:
+) -> Page[DeliveryWithAttempts] | NumberedPage[DeliveryWithAttempts]:
     return await node.service.deliveries.for_webhook(
         webhook_id,
         tenant=caller.tenant_id,
@@ -114,8 +116,7 @@ async def list_webhook_deliveries(
         event_type=event_type,
         since=since,
         until=until,
-        limit=limit,
-        cursor=cursor,
+        paging=paging,
     )
 
 
@@ -123,6 +124,7 @@ async def list_webhook_deliveries(
     "/{webhook_id}/recover",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Send again everything the webhook missed in a time range",
+    responses=problems(409),
 )
 async def recover_webhook(
     webhook_id: str, spec: Recovery, node: Node, caller: Caller

@@ -11,23 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.errors import Conflict, NotFound
 from hookline.store import tenants as tenant_rows
-from hookline.store.pages import MAX_LIMIT
 
 T = TypeVar("T")
-
-DEFAULT_LIMIT = 50
 
 
 def found(value: T | None, what: str, key: str) -> T:
     if value is None:
         raise NotFound(f"{what} {key!r} does not exist")
     return value
-
-
-def clamp_limit(limit: int | None) -> int:
-    if limit is None:
-        return DEFAULT_LIMIT
-    return max(1, min(limit, MAX_LIMIT))
 
 
 async def resolve_tenant(conn: AsyncConnection, ref: str) -> str:

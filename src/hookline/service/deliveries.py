@@ -9,17 +9,20 @@ from hookline import fanout
 from hookline.clock import Clock, system_clock
 from hookline.errors import Conflict
 from hookline.models import (
+    FIRST_PAGE,
     Attempt,
     Delivery,
     DeliveryStatus,
     DeliveryWithAttempts,
+    NumberedPage,
     Page,
+    Paging,
     Recovery,
     RecoveryResult,
     Trigger,
     Webhook,
 )
-from hookline.service.common import clamp_limit, found
+from hookline.service.common import found
 from hookline.store import Database
 from hookline.store import attempts as attempt_rows
 from hookline.store import deliveries as delivery_rows
@@ -55,18 +58,15 @@ class Deliveries:
         delivery_id: str,
         *,
         tenant: str | None,
-        limit: int | None = None,
-        cursor: str | None = None,
-    ) -> Page[Attempt]:
+        paging: Paging = FIRST_PAGE,
+    ) -> Page[Attempt] | NumberedPage[Attempt]:
         async with self._db.read() as conn:
             found(
                 await delivery_rows.get(conn, delivery_id, tenant_id=tenant),
                 "delivery",
                 delivery_id,
             )
-            return await attempt_rows.page_for_delivery(
-                conn, delivery_id, limit=clamp_limit(limit), cursor=cursor
-            )
+            return await attempt_rows.page_for_delivery(conn, delivery_id, paging=paging)
 
     async def for_webhook(
         self,
@@ -77,9 +77,8 @@ class Deliveries:
         event_type: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-        limit: int | None = None,
-        cursor: str | None = None,
-    ) -> Page[DeliveryWithAttempts]:
+        paging: Paging = FIRST_PAGE,
+    ) -> Page[DeliveryWithAttempts] | NumberedPage[DeliveryWithAttempts]:
         """A webhook's delivery log, newest first, each delivery with its attempts."""
         async with self._db.read() as conn:
             await _webhook(conn, webhook_id, tenant)
@@ -91,13 +90,14 @@ class Deliveries:
                 event_type=event_type,
                 since=since,
                 until=until,
-                limit=clamp_limit(limit),
-                cursor=cursor,
+                paging=paging,
             )
             tried = await attempt_rows.for_deliveries(conn, [d.id for d in page.data])
-        return Page[DeliveryWithAttempts](
-            data=[DeliveryWithAttempts(**d.model_dump(), attempts=tried[d.id]) for d in page.data],
-            next_cursor=page.next_cursor,
+        logged = [DeliveryWithAttempts(**d.model_dump(), attempts=tried[d.id]) for d in page.data]
+        if isinstance(page, Page):
+            return Page[DeliveryWithAttempts](data=logged, next_cursor=page.next_cursor)
+        return NumberedPage[DeliveryWithAttempts](
+            data=logged, total=page.total, page=page.page, page_size=page.page_size
         )
 
     async def retry(self, delivery_id: str, *, tenant: str | None) -> Delivery:

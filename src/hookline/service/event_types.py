@@ -4,8 +4,16 @@ from hookline import schemas
 from hookline.catalog import EventCatalog
 from hookline.clock import Clock, system_clock
 from hookline.errors import InvalidInput
-from hookline.models import EventType, EventTypeCreate, EventTypeUpdate, Page
-from hookline.service.common import clamp_limit, conflict_on_duplicate, found
+from hookline.models import (
+    FIRST_PAGE,
+    EventType,
+    EventTypeCreate,
+    EventTypeUpdate,
+    NumberedPage,
+    Page,
+    Paging,
+)
+from hookline.service.common import conflict_on_duplicate, found
 from hookline.store import Database
 from hookline.store import event_types as event_type_rows
 
@@ -43,13 +51,12 @@ class EventTypes:
     async def list(
         self,
         *,
-        limit: int | None = None,
-        cursor: str | None = None,
+        paging: Paging = FIRST_PAGE,
         include_archived: bool = False,
-    ) -> Page[EventType]:
+    ) -> Page[EventType] | NumberedPage[EventType]:
         async with self._db.read() as conn:
             return await event_type_rows.page(
-                conn, limit=clamp_limit(limit), cursor=cursor, include_archived=include_archived
+                conn, paging=paging, include_archived=include_archived
             )
 
     async def update(self, name: str, spec: EventTypeUpdate) -> EventType:

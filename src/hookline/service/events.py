@@ -1,8 +1,18 @@
 from __future__ import annotations
 
 from hookline.ingest import Ingestor
-from hookline.models import Delivery, Event, EventSend, Page, SentEvent
-from hookline.service.common import clamp_limit, found
+from hookline.models import (
+    FIRST_PAGE,
+    CursorPaging,
+    Delivery,
+    Event,
+    EventSend,
+    NumberedPage,
+    Page,
+    Paging,
+    SentEvent,
+)
+from hookline.service.common import found
 from hookline.store import Database
 from hookline.store import deliveries as delivery_rows
 from hookline.store import events as event_rows
@@ -32,16 +42,11 @@ class Events:
         *,
         tenant: str | None,
         event_type: str | None = None,
-        limit: int | None = None,
-        cursor: str | None = None,
-    ) -> Page[Event]:
+        paging: Paging = FIRST_PAGE,
+    ) -> Page[Event] | NumberedPage[Event]:
         async with self._db.read() as conn:
             return await event_rows.page(
-                conn,
-                tenant_id=tenant,
-                event_type=event_type,
-                limit=clamp_limit(limit),
-                cursor=cursor,
+                conn, tenant_id=tenant, event_type=event_type, paging=paging
             )
 
     async def deliveries(
@@ -49,16 +54,16 @@ class Events:
         event_id: str,
         *,
         tenant: str | None,
-        limit: int | None = None,
-        cursor: str | None = None,
-    ) -> Page[Delivery]:
+        paging: Paging = FIRST_PAGE,
+    ) -> Page[Delivery] | NumberedPage[Delivery]:
         async with self._db.read() as conn:
             # A tenant sees a broadcast event through its own deliveries only.
             if tenant is None:
                 found(await event_rows.get(conn, event_id, tenant_id=None), "event", event_id)
             page = await delivery_rows.page(
-                conn, tenant_id=tenant, event_id=event_id, limit=clamp_limit(limit), cursor=cursor
+                conn, tenant_id=tenant, event_id=event_id, paging=paging
             )
-        if tenant is not None and not page.data and cursor is None:
+        first = paging.cursor is None if isinstance(paging, CursorPaging) else paging.page == 1
+        if tenant is not None and not page.data and first:
             await self.get(event_id, tenant=tenant)  # 404 unless it is the tenant's own event
         return page

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from hookline import ids, notices, signing
 from hookline.clock import Clock, system_clock
 from hookline.errors import ConfigurationError
+from hookline.models import CursorPaging
 from hookline.store import Database
 from hookline.store import tenants as tenant_rows
 from hookline.store import webhooks as webhook_rows
@@ -41,7 +42,9 @@ class Operator:
             return None
         at = self._clock()
         async with self._db.write() as conn:
-            existing = await webhook_rows.page(conn, tenant_id=tenant_id, limit=1, cursor=None)
+            existing = await webhook_rows.page(
+                conn, tenant_id=tenant_id, paging=CursorPaging(limit=1)
+            )
             if existing.data:
                 changes: dict[str, object] = {"url": url, "updated_at": at}
                 if secret is not None:

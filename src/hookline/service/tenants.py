@@ -3,10 +3,17 @@ from __future__ import annotations
 from hookline import ids
 from hookline.clock import Clock, system_clock
 from hookline.errors import InvalidInput
-from hookline.models import Page, Tenant, TenantCreate, TenantUpdate
+from hookline.models import (
+    FIRST_PAGE,
+    NumberedPage,
+    Page,
+    Paging,
+    Tenant,
+    TenantCreate,
+    TenantUpdate,
+)
 from hookline.notices import RESERVED_UID_PREFIX
 from hookline.service.common import (
-    clamp_limit,
     conflict_on_duplicate,
     found,
     resolve_tenant,
@@ -47,9 +54,9 @@ class Tenants:
             tenant = await tenant_rows.get(conn, await resolve_tenant(conn, ref))
         return found(tenant, "tenant", ref)
 
-    async def list(self, *, limit: int | None = None, cursor: str | None = None) -> Page[Tenant]:
+    async def list(self, *, paging: Paging = FIRST_PAGE) -> Page[Tenant] | NumberedPage[Tenant]:
         async with self._db.read() as conn:
-            return await tenant_rows.page(conn, limit=clamp_limit(limit), cursor=cursor)
+            return await tenant_rows.page(conn, paging=paging)
 
     async def update(self, ref: str, spec: TenantUpdate) -> Tenant:
         _check_uid(spec.uid)
@@ -71,5 +78,18 @@ class Tenants:
 
 
 def _check_uid(uid: str | None) -> None:
-    if uid is not None and uid.startswith(RESERVED_UID_PREFIX):
-        raise InvalidInput(f"uid: uids starting with {RESERVED_UID_PREFIX!r} are hookline's own")
+    """Ids and uids share one space (either names a tenant), so a uid may not look like an id."""
+    if uid is None:
+        return
+    if uid.startswith(RESERVED_UID_PREFIX):
+        raise InvalidInput(
+            f"uid: uids starting with {RESERVED_UID_PREFIX!r} are hookline's own; choose "
+            "another uid",
+            loc=("uid",),
+        )
+    if ids.has_prefix(uid, ids.TENANT):
+        raise InvalidInput(
+            f"uid: {uid!r} has the shape of a tenant id ({ids.TENANT}_ and 26 characters), and "
+            "a uid must never be mistaken for another tenant's id; choose another uid",
+            loc=("uid",),
+        )

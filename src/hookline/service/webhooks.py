@@ -12,9 +12,12 @@ from hookline.deliver import Job, Target, attempt, attempt_error, attempt_record
 from hookline.errors import Forbidden, InvalidInput
 from hookline.ingest import Ingestor
 from hookline.models import (
+    FIRST_PAGE,
     TEST_EVENT_TYPE,
     DeliveryStatus,
+    NumberedPage,
     Page,
+    Paging,
     SecretRotation,
     Trigger,
     Webhook,
@@ -26,7 +29,7 @@ from hookline.models import (
 )
 from hookline.records import Route
 from hookline.schedule import Delivered, RetryPolicy
-from hookline.service.common import clamp_limit, found, resolve_tenant
+from hookline.service.common import found, resolve_tenant
 from hookline.ssrf import NetworkPolicy, check_url
 from hookline.store import Database
 from hookline.store import attempts as attempt_rows
@@ -185,12 +188,10 @@ class Webhooks:
         return found(webhook, "webhook", webhook_id)
 
     async def list(
-        self, *, tenant: str | None, limit: int | None = None, cursor: str | None = None
-    ) -> Page[Webhook]:
+        self, *, tenant: str | None, paging: Paging = FIRST_PAGE
+    ) -> Page[Webhook] | NumberedPage[Webhook]:
         async with self._db.read() as conn:
-            return await webhook_rows.page(
-                conn, tenant_id=tenant, limit=clamp_limit(limit), cursor=cursor
-            )
+            return await webhook_rows.page(conn, tenant_id=tenant, paging=paging)
 
     async def update(self, webhook_id: str, spec: WebhookUpdate, *, tenant: str | None) -> Webhook:
         values = spec.model_dump(exclude_unset=True)

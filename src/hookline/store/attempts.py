@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import Integer, case, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookline.models import Attempt, Page, Trigger
+from hookline.models import Attempt, NumberedPage, Page, Paging, Trigger
 from hookline.records import NewAttempt
 from hookline.store.pages import fetch_page
 from hookline.store.schema import AnyRow, attempts, values
@@ -23,12 +23,10 @@ async def insert_many(conn: AsyncConnection, new: list[NewAttempt]) -> None:
 
 
 async def page_for_delivery(
-    conn: AsyncConnection, delivery_id: str, *, limit: int, cursor: str | None
-) -> Page[Attempt]:
+    conn: AsyncConnection, delivery_id: str, *, paging: Paging
+) -> Page[Attempt] | NumberedPage[Attempt]:
     query = select(*RECORD_COLUMNS).where(attempts.c.delivery_id == delivery_id)
-    return await fetch_page(
-        conn, query, attempts.c.id, limit=limit, cursor=cursor, convert=_attempt
-    )
+    return await fetch_page(conn, query, attempts.c.id, paging=paging, convert=_attempt)
 
 
 async def for_deliveries(

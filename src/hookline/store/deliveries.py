@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Integer, Text, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookline.models import Delivery, DeliveryStatus, Page, Trigger
+from hookline.models import Delivery, DeliveryStatus, NumberedPage, Page, Paging, Trigger
 from hookline.records import Claim, DeliveryUpdate, NewDelivery
 from hookline.store.notify import announce
 from hookline.store.pages import fetch_page
@@ -47,9 +47,8 @@ async def page(
     event_type: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    limit: int,
-    cursor: str | None,
-) -> Page[Delivery]:
+    paging: Paging,
+) -> Page[Delivery] | NumberedPage[Delivery]:
     query = select(*RECORD_COLUMNS)
     if event_type is not None:
         query = query.where(deliveries.c.event_type == event_type)
@@ -65,9 +64,7 @@ async def page(
         query = query.where(deliveries.c.webhook_id == webhook_id)
     if status is not None:
         query = query.where(deliveries.c.status == status.value)
-    return await fetch_page(
-        conn, query, deliveries.c.id, limit=limit, cursor=cursor, convert=_delivery
-    )
+    return await fetch_page(conn, query, deliveries.c.id, paging=paging, convert=_delivery)
 
 
 async def claim(

@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookline.models import EventType, Page
+from hookline.models import EventType, NumberedPage, Page, Paging
 from hookline.store.pages import fetch_page
 from hookline.store.schema import AnyRow, event_types
 
@@ -31,8 +31,8 @@ async def all_types(conn: AsyncConnection) -> list[EventType]:
 
 
 async def page(
-    conn: AsyncConnection, *, limit: int, cursor: str | None, include_archived: bool
-) -> Page[EventType]:
+    conn: AsyncConnection, *, paging: Paging, include_archived: bool
+) -> Page[EventType] | NumberedPage[EventType]:
     query = select(event_types)
     if not include_archived:
         query = query.where(event_types.c.archived.is_(False))
@@ -40,8 +40,7 @@ async def page(
         conn,
         query,
         event_types.c.name,
-        limit=limit,
-        cursor=cursor,
+        paging=paging,
         convert=_event_type,
         newest_first=False,
     )

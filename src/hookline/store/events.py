@@ -6,7 +6,7 @@ import orjson
 from sqlalchemy import delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookline.models import DeliveryStatus, Event, Page
+from hookline.models import DeliveryStatus, Event, NumberedPage, Page, Paging
 from hookline.records import KeyedEvent, NewEvent, StoredEvent
 from hookline.store import tenants as tenant_rows
 from hookline.store.pages import fetch_page
@@ -54,9 +54,8 @@ async def page(
     *,
     tenant_id: str | None,
     event_type: str | None,
-    limit: int,
-    cursor: str | None,
-) -> Page[Event]:
+    paging: Paging,
+) -> Page[Event] | NumberedPage[Event]:
     query = select(*RECORD_COLUMNS).where(_REAL)
     if tenant_id is not None:
         query = query.where(events.c.tenant_id == tenant_id)
@@ -66,7 +65,7 @@ async def page(
         )
     if event_type is not None:
         query = query.where(events.c.type == event_type)
-    return await fetch_page(conn, query, events.c.id, limit=limit, cursor=cursor, convert=to_event)
+    return await fetch_page(conn, query, events.c.id, paging=paging, convert=to_event)
 
 
 async def by_idempotency_keys(conn: AsyncConnection, keys: set[str]) -> dict[str, KeyedEvent]:

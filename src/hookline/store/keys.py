@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookline.models import ApiKey, Page
+from hookline.models import ApiKey, NumberedPage, Page, Paging
 from hookline.store.pages import fetch_page
 from hookline.store.schema import AnyRow, api_keys
 
@@ -38,12 +38,12 @@ async def admin_key_count(conn: AsyncConnection) -> int:
 
 
 async def page(
-    conn: AsyncConnection, *, tenant_id: str | None, limit: int, cursor: str | None
-) -> Page[ApiKey]:
+    conn: AsyncConnection, *, tenant_id: str | None, paging: Paging
+) -> Page[ApiKey] | NumberedPage[ApiKey]:
     query = select(*RECORD_COLUMNS).where(
         api_keys.c.tenant_id.is_(None) if tenant_id is None else api_keys.c.tenant_id == tenant_id
     )
-    return await fetch_page(conn, query, api_keys.c.id, limit=limit, cursor=cursor, convert=_key)
+    return await fetch_page(conn, query, api_keys.c.id, paging=paging, convert=_key)
 
 
 async def revoke(conn: AsyncConnection, key_id: str, *, tenant_id: str | None, now: float) -> bool:

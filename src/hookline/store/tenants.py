@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookline.models import Page, Tenant
+from hookline.models import NumberedPage, Page, Paging, Tenant
 from hookline.store.pages import fetch_page
 from hookline.store.schema import AnyRow, tenants, webhooks
 
@@ -48,9 +48,9 @@ def reserved_ids() -> Select[tuple[str]]:
     return select(tenants.c.id).where(tenants.c.uid.like(RESERVED_UIDS))
 
 
-async def page(conn: AsyncConnection, *, limit: int, cursor: str | None) -> Page[Tenant]:
+async def page(conn: AsyncConnection, *, paging: Paging) -> Page[Tenant] | NumberedPage[Tenant]:
     query = select(tenants).where(or_(tenants.c.uid.is_(None), ~tenants.c.uid.like(RESERVED_UIDS)))
-    return await fetch_page(conn, query, tenants.c.id, limit=limit, cursor=cursor, convert=_tenant)
+    return await fetch_page(conn, query, tenants.c.id, paging=paging, convert=_tenant)
 
 
 async def update_one(

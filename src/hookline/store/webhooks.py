@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.circuit import Circuit, State
-from hookline.models import DeliveryStatus, Page, Webhook
+from hookline.models import DeliveryStatus, NumberedPage, Page, Paging, Webhook
 from hookline.records import Route, SealedTarget, Tally, WebhookGate, WebhookHealth
 from hookline.store import tenants as tenant_rows
 from hookline.store.notify import announce
@@ -60,16 +60,14 @@ async def health(conn: AsyncConnection, webhook_id: str, *, tenant_id: str | Non
 
 
 async def page(
-    conn: AsyncConnection, *, tenant_id: str | None, limit: int, cursor: str | None
-) -> Page[Webhook]:
+    conn: AsyncConnection, *, tenant_id: str | None, paging: Paging
+) -> Page[Webhook] | NumberedPage[Webhook]:
     query = select(*PUBLIC)
     if tenant_id is not None:
         query = query.where(webhooks.c.tenant_id == tenant_id)
     else:
         query = query.where(webhooks.c.tenant_id.not_in(tenant_rows.reserved_ids()))
-    return await fetch_page(
-        conn, query, webhooks.c.id, limit=limit, cursor=cursor, convert=_webhook
-    )
+    return await fetch_page(conn, query, webhooks.c.id, paging=paging, convert=_webhook)
 
 
 async def update_one(
