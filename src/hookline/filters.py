@@ -9,6 +9,12 @@ addressed with dotted paths (`data.amount_usd`, `data.legs.0.symbol`, `type`):
 A path maps to a value (equality) or to operators, all of which must hold. Comparisons are typed:
 numbers compare with numbers, strings with strings, and `true` is not `1`. A path that is missing
 matches only `$exists: false`, `$ne` and `$nin`.
+
+The nested form people often write, `{"data": {"amount": {"$gte": 5}}}`, is the same filter as
+`{"data.amount": {"$gte": 5}}`: `validate` returns every filter in its dotted form, and that is
+what is stored and evaluated. An object of plain keys under a path is always read as more path
+(`{"data": {"chain": "eth"}}` is `{"data.chain": "eth"}`); to compare with a whole object, say so
+with `$eq`. A `$` key that is not an operator is refused wherever it appears.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from hookline import jsonvalue
 from hookline.errors import InvalidInput
 
 MAX_BYTES = 8 * 1024
@@ -156,58 +163,106 @@ def matches(filter_doc: Mapping[str, Any], envelope: Mapping[str, Any]) -> bool:
 
 # --- validation ------------------------------------------------------------------------------
 
+Loc = tuple[str | int, ...]
+
 
 def validate(filter_doc: Any) -> dict[str, Any]:
-    """Check a filter before it is saved; the error names the place and says what to write."""
+    """Check a filter before it is saved, and return it in its dotted form; the error names the
+    place and says what to write."""
     if not isinstance(filter_doc, dict):
-        raise InvalidInput('filter must be a JSON object such as {"data.amount": {"$gte": 10}}')
+        raise InvalidInput(
+            'filter must be a JSON object such as {"data.amount": {"$gte": 10}}', loc=("filter",)
+        )
+    jsonvalue.check(filter_doc, ("filter",), max_depth=MAX_DEPTH * 2)
     size = len(orjson.dumps(filter_doc))
     if size > MAX_BYTES:
-        raise InvalidInput(f"filter is {size} bytes as JSON; the limit is {MAX_BYTES}")
-    _check_document(filter_doc, "filter", 0)
-    return filter_doc
+        raise InvalidInput(
+            f"filter is {size} bytes as JSON; the limit is {MAX_BYTES}", loc=("filter",)
+        )
+    return _document(filter_doc, ("filter",), 0)
 
 
-def _fail(where: str, message: str) -> InvalidInput:
-    return InvalidInput(f"{where}: {message}", path=where)
+def _fail(loc: Loc, message: str) -> InvalidInput:
+    return InvalidInput(f"{jsonvalue.where(loc)}: {message}", loc=loc)
 
 
-def _check_document(doc: Any, where: str, depth: int) -> None:
+def _document(doc: Any, loc: Loc, depth: int) -> dict[str, Any]:
     if depth > MAX_DEPTH:
-        raise _fail(where, f"filters may nest at most {MAX_DEPTH} levels deep")
+        raise _fail(loc, f"filters may nest at most {MAX_DEPTH} levels deep")
     if not isinstance(doc, dict):
-        raise _fail(where, 'expected a filter object such as {"type": "order.filled"}')
+        raise _fail(loc, 'expected a filter object such as {"type": "order.filled"}')
+    dotted: dict[str, Any] = {}
+    extra: list[dict[str, Any]] = []  # the same path twice (dotted and nested): both must hold
     for key, spec in doc.items():
-        here = f"{where}.{key}"
+        here = (*loc, key)
         if key in ("$and", "$or"):
             if not isinstance(spec, list) or not spec:
                 raise _fail(here, f"{key} takes a non-empty list of filters")
-            for index, sub in enumerate(spec):
-                _check_document(sub, f"{here}[{index}]", depth + 1)
+            dotted[key] = [_document(sub, (*here, i), depth + 1) for i, sub in enumerate(spec)]
         elif key == "$not":
-            _check_document(spec, here, depth + 1)
+            dotted[key] = _document(spec, here, depth + 1)
         elif key.startswith("$"):
             raise _fail(here, _unknown(key, (*LOGICAL, "<a.dotted.path>")))
         else:
             _check_path(key, here)
-            _check_condition(spec, here)
+            for path, condition in _conditions(key, spec, here, depth):
+                if path in dotted:
+                    extra.append({path: condition})
+                else:
+                    dotted[path] = condition
+    if extra:
+        dotted["$and"] = [*dotted.get("$and", []), *extra]
+    return dotted
 
 
-def _check_path(path: str, where: str) -> None:
+def _conditions(path: str, spec: Any, loc: Loc, depth: int) -> list[tuple[str, Any]]:
+    """The dotted (path, condition) pairs a filter key stands for: one, or as many as a nested
+    object of plain keys holds."""
+    if not isinstance(spec, dict) or not spec:
+        _check_literal(spec, loc)
+        return [(path, spec)]
+    operators = [k for k in spec if k.startswith("$")]
+    if operators and len(operators) != len(spec):
+        raise _fail(loc, "mixes operators ($...) and plain keys; use one or the other")
+    if operators:
+        for op, arg in spec.items():
+            here = (*loc, op)
+            if op not in OPERATORS:
+                raise _fail(here, _unknown(op, OPERATORS))
+            _check_argument(op, arg, here)
+        return [(path, spec)]
+    if depth >= MAX_DEPTH:
+        raise _fail(loc, f"filters may nest at most {MAX_DEPTH} levels deep")
+    pairs: list[tuple[str, Any]] = []
+    for key, sub in spec.items():
+        here = (*loc, key)
+        _check_path(key, here)
+        pairs += _conditions(f"{path}.{key}", sub, here, depth + 1)
+    return pairs
+
+
+def _check_path(path: str, loc: Loc) -> None:
     if not path or any(not part for part in path.split(".")):
-        raise _fail(where, "a path is dot-separated names such as data.amount_usd")
+        raise _fail(loc, "a path is dot-separated names such as data.amount_usd")
 
 
-def _check_condition(spec: Any, where: str) -> None:
-    if not isinstance(spec, dict) or not any(k.startswith("$") for k in spec):
-        return  # a literal: equality
-    if not all(k.startswith("$") for k in spec):
-        raise _fail(where, "mixes operators ($...) and plain keys; use one or the other")
-    for op, arg in spec.items():
-        here = f"{where}.{op}"
-        if op not in OPERATORS:
-            raise _fail(here, _unknown(op, OPERATORS))
-        _check_argument(op, arg, here)
+def _check_literal(value: Any, loc: Loc) -> None:
+    """A value compared with: no `$` key may hide inside it (it would be a typo of an
+    operator, silently compared as data)."""
+    stack: list[tuple[Any, Loc]] = [(value, loc)]
+    while stack:
+        item, here = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if key.startswith("$"):
+                    raise _fail(
+                        (*here, key),
+                        f"{key!r} is not a value to compare with; operators go right under a "
+                        f'path, such as {{"data.amount": {{"$gte": 5}}}}',
+                    )
+                stack.append((child, (*here, key)))
+        elif isinstance(item, list):
+            stack.extend((child, (*here, i)) for i, child in enumerate(item))
 
 
 def _is_list(arg: Any) -> bool:
@@ -232,10 +287,11 @@ _ARGUMENTS: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 
-def _check_argument(op: str, arg: Any, where: str) -> None:
+def _check_argument(op: str, arg: Any, loc: Loc) -> None:
     rule = _ARGUMENTS.get(op)
     if rule is not None and not rule[0](arg):
-        raise _fail(where, f"{op} {rule[1]}")
+        raise _fail(loc, f"{op} {rule[1]}")
+    _check_literal(arg, loc)
 
 
 def _unknown(name: str, known: tuple[str, ...]) -> str:

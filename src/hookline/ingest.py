@@ -193,7 +193,7 @@ class Ingestor:
         its schema, the size limit), not yet stored, and its envelope. A test send may use the
         reserved type `webhook.test`, which is in no catalog."""
         if not isinstance(data, dict):
-            raise InvalidInput("data must be a JSON object")
+            raise InvalidInput("data must be a JSON object", loc=("data",))
         jsonvalue.check(data, ("data",))
         if not (test and event_type == TEST_EVENT_TYPE):
             await self._catalog.check(event_type, data)

@@ -141,6 +141,10 @@ def parse_ip_literal(host: str) -> IPAddress | None:
     return None
 
 
+def _url_error(message: str) -> InvalidInput:
+    return InvalidInput(message, loc=("url",))
+
+
 def parse_url(url: str) -> URL:
     """`url` read once, exactly as the HTTP client will read it: aiohttp parses with yarl, which
     normalises the host with IDNA/UTS-46 (127.0.0.1 in fullwidth or circled digits, or with
@@ -150,37 +154,37 @@ def parse_url(url: str) -> URL:
         parsed = URL(url)
         parsed.host  # noqa: B018 (decodes the punycode: a label IDNA cannot read fails here)
     except (ValueError, UnicodeError) as exc:
-        raise InvalidInput(f"url {url!r} is not a valid URL: {exc}") from None
+        raise _url_error(f"url {url!r} is not a valid URL: {exc}") from None
     problem = _malformed_host(parsed.raw_host or "")
     if problem:
-        raise InvalidInput(f"url host {problem}")
+        raise _url_error(f"url host {problem}")
     return parsed
 
 
 def check_url(url: str, policy: NetworkPolicy) -> str:
     """Validate a webhook URL at save time; returns it unchanged or raises InvalidInput."""
     if len(url) > MAX_URL_LENGTH:
-        raise InvalidInput(f"url is {len(url)} characters long; the limit is {MAX_URL_LENGTH}")
+        raise _url_error(f"url is {len(url)} characters long; the limit is {MAX_URL_LENGTH}")
     if any(ch.isspace() for ch in url) or any(ord(ch) < 32 for ch in url):
-        raise InvalidInput("url must not contain spaces or control characters")
+        raise _url_error("url must not contain spaces or control characters")
     parsed = parse_url(url)
     if parsed.scheme not in ("http", "https"):
-        raise InvalidInput(f"url must start with https:// (or http://); got {url!r}")
+        raise _url_error(f"url must start with https:// (or http://); got {url!r}")
     if parsed.scheme == "http" and not policy.allow_http:
-        raise InvalidInput(
+        raise _url_error(
             "url must use https://; plain http is only allowed with --dev or HOOKLINE_ALLOW_HTTP"
         )
     if "@" in (parsed.raw_authority or ""):
-        raise InvalidInput(
+        raise _url_error(
             "url must not contain credentials (user:password@); send them in a custom header"
         )
     if not parsed.raw_host:
-        raise InvalidInput(f"url {url!r} has no host name")
+        raise _url_error(f"url {url!r} has no host name")
     if parsed.explicit_port == 0:
-        raise InvalidInput("url port 0 is not a port a server listens on")
+        raise _url_error("url port 0 is not a port a server listens on")
     reason = host_refusal(parsed, policy, written=url)
     if reason:
-        raise InvalidInput(f"url host {reason}")
+        raise _url_error(f"url host {reason}")
     return url
 
 

@@ -63,7 +63,7 @@ class EventTypes:
         values = spec.model_dump(exclude_unset=True)
         for field in ("description", "archived"):
             if field in values and values[field] is None:
-                raise InvalidInput(f"{field} cannot be null; omit it to keep it")
+                raise InvalidInput(f"{field} cannot be null; omit it to keep it", loc=(field,))
         if "json_schema" in values:
             schema = values.pop("json_schema")
             if schema is not None:

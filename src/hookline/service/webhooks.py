@@ -72,20 +72,29 @@ RESERVED_HEADERS = frozenset(
 def check_headers(headers: dict[str, str]) -> dict[str, str]:
     """Custom headers sent with every delivery: valid names, no line breaks, none of ours."""
     if len(headers) > MAX_HEADERS:
-        raise InvalidInput(f"headers: at most {MAX_HEADERS} custom headers; got {len(headers)}")
+        raise InvalidInput(
+            f"headers: at most {MAX_HEADERS} custom headers; got {len(headers)}", loc=("headers",)
+        )
     size = 0
     for name, value in headers.items():
         if not _TOKEN.match(name):
-            raise InvalidInput(f"headers: {name!r} is not a valid HTTP header name")
+            raise InvalidInput(
+                f"headers: {name!r} is not a valid HTTP header name", loc=("headers", name)
+            )
         if name.lower() in RESERVED_HEADERS:
             raise InvalidInput(
                 f"headers: {name!r} is set by hookline or by HTTP itself and cannot be overridden"
             )
         if "\r" in value or "\n" in value or "\x00" in value:
-            raise InvalidInput(f"headers: the value of {name!r} must not contain line breaks")
+            raise InvalidInput(
+                f"headers: the value of {name!r} must not contain line breaks",
+                loc=("headers", name),
+            )
         size += len(name) + len(value)
     if size > MAX_HEADER_BYTES:
-        raise InvalidInput(f"headers: {size} bytes in all; the limit is {MAX_HEADER_BYTES}")
+        raise InvalidInput(
+            f"headers: {size} bytes in all; the limit is {MAX_HEADER_BYTES}", loc=("headers",)
+        )
     return headers
 
 
@@ -123,7 +132,7 @@ class Webhooks:
                 f"max_in_flight: at most {self._ceiling} requests at once on this installation "
                 "(HOOKLINE_MAX_IN_FLIGHT_CEILING), so one webhook cannot take every delivery "
                 f"slot; got {value}",
-                loc=["body", "max_in_flight"],
+                loc=("max_in_flight",),
             )
         return value
 
@@ -139,7 +148,7 @@ class Webhooks:
         try:
             signing.secret_key(secret)
         except ValueError as exc:
-            raise InvalidInput(f"secret: {exc}") from None
+            raise InvalidInput(f"secret: {exc}", loc=("secret",)) from None
         return secret
 
     async def create(self, spec: WebhookCreate, *, tenant: str | None) -> WebhookWithSecret:
@@ -197,7 +206,9 @@ class Webhooks:
         values = spec.model_dump(exclude_unset=True)
         cleared = sorted(k for k, v in values.items() if v is None and k in NOT_NULL)
         if cleared:
-            raise InvalidInput(f"{', '.join(cleared)} cannot be null; omit a field to keep it")
+            raise InvalidInput(
+                f"{', '.join(cleared)} cannot be null; omit a field to keep it", loc=(cleared[0],)
+            )
         if "url" in values:
             values["url"] = check_url(values["url"], self._policy)
         if "event_types" in values:
@@ -357,5 +368,7 @@ def _owner(requested: str | None, tenant: str | None) -> str:
             raise Forbidden("a tenant key can only create webhooks for its own tenant")
         return tenant
     if requested is None:
-        raise InvalidInput("tenant_id is required when an admin key creates a webhook")
+        raise InvalidInput(
+            "tenant_id is required when an admin key creates a webhook", loc=("tenant_id",)
+        )
     return requested
