@@ -17,6 +17,7 @@ from hookline import followup
 from hookline.auth import Authenticator
 from hookline.catalog import EventCatalog
 from hookline.circuit import Breaker
+from hookline.clock import Clock, system_clock
 from hookline.config import Settings
 from hookline.ingest import Ingestor
 from hookline.schedule import RetryPolicy
@@ -47,7 +48,13 @@ def network_policy(settings: Settings) -> NetworkPolicy:
 
 
 class Hookline:
-    def __init__(self, settings: Settings | None = None, *, run_worker: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        run_worker: bool = True,
+        clock: Clock = system_clock,
+    ) -> None:
         self.settings = settings = settings or Settings()
         self.db = Database(settings.database_url, pool_size=settings.database_pool_size)
         self.policy = network_policy(settings)
@@ -93,6 +100,7 @@ class Hookline:
             max_batch=settings.ingest_batch_size,
             on_commit=self._wake_worker,
         )
+        self.authenticator = Authenticator(self.db, _secret(settings.admin_key), clock=clock)
         self.service = Service(
             self.db,
             catalog=self.catalog,
@@ -101,8 +109,8 @@ class Hookline:
             transport=self.transport,
             vault=self.vault,
             on_requeue=self._wake_worker,
+            on_keys_revoked=self.authenticator.forget,
         )
-        self.authenticator = Authenticator(self.db, _secret(settings.admin_key))
         self.generated_operator_secret: str | None = None
         # Another process's sends wake this worker at once on PostgreSQL.
         self.listener: Listener | None = None

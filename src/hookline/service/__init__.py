@@ -36,9 +36,12 @@ class Service:
         transport: Transport,
         vault: Vault,
         on_requeue: Callable[[], None],
+        on_keys_revoked: Callable[[], None],
     ) -> None:
-        self.tenants = Tenants(db)
-        self.keys = Keys(db)
+        """`on_keys_revoked` runs once API keys stopped being valid (a key revoked, a tenant
+        deleted): the authenticator drops what it cached."""
+        self.tenants = Tenants(db, on_delete=on_keys_revoked)
+        self.keys = Keys(db, on_revoke=on_keys_revoked)
         self.event_types = EventTypes(db, catalog)
         self.webhooks = Webhooks(db, catalog, policy, transport, vault)
         self.events = Events(db, ingestor)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hookline import auth, ids
 from hookline.models import ApiKey, ApiKeyCreate, CreatedApiKey, Page
 from hookline.service.common import clamp_limit, found, now, resolve_tenant
@@ -8,8 +10,10 @@ from hookline.store import keys as key_rows
 
 
 class Keys:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, on_revoke: Callable[[], None]) -> None:
+        """`on_revoke` runs after a key is revoked (the authenticator forgets cached keys)."""
         self._db = db
+        self._on_revoke = on_revoke
 
     async def create(self, spec: ApiKeyCreate, *, tenant: str | None) -> CreatedApiKey:
         """A new key for one tenant (by id or uid), or an admin key (tenant None). The key is
@@ -52,3 +56,4 @@ class Keys:
             revoked = await key_rows.revoke(conn, key_id, tenant_id=tenant_id, now=now())
         if not revoked:
             found(None, "active API key", key_id)
+        self._on_revoke()
