@@ -43,10 +43,10 @@ class Target:
     def from_row(cls, row: AnyRow, now: float, vault: Vault) -> Target:
         """From `store.webhooks.targets` (secrets sealed): the rotated-out secret signs too
         until it expires."""
-        keys = [signing.secret_key(vault.open(row.secret))]
+        keys = [signing.stored_key(vault.open(row.secret))]
         expires = row.previous_secret_expires_at
         if row.previous_secret and expires is not None and expires.timestamp() > now:
-            keys.append(signing.secret_key(vault.open(row.previous_secret)))
+            keys.append(signing.stored_key(vault.open(row.previous_secret)))
         return cls(
             webhook_id=row.id,
             url=row.url,
