@@ -60,6 +60,9 @@ class Settings(BaseSettings):
         ),
     )
     max_in_flight_per_webhook: int = Field(default=64, ge=1, le=10_000)
+    # No webhook may have more requests in flight than this (unset: a quarter of the worker's
+    # concurrency), so one tenant's slow receiver cannot take every delivery slot.
+    max_in_flight_ceiling: int | None = Field(default=None, ge=1, le=10_000)
     disable_after_failures: int = Field(default=10, ge=1)
     disable_after_seconds: float = Field(default=3600.0, ge=0)
 
@@ -165,6 +168,13 @@ class Settings(BaseSettings):
     def max_attempts(self) -> int:
         """The first attempt plus one per entry in the retry schedule."""
         return len(self.retry_schedule) + 1
+
+    @property
+    def in_flight_ceiling(self) -> int:
+        """The most requests one webhook may have in flight."""
+        if self.max_in_flight_ceiling is not None:
+            return self.max_in_flight_ceiling
+        return max(1, self.worker_concurrency // 4)
 
     @property
     def lease(self) -> float:

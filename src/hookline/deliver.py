@@ -1,19 +1,19 @@
 """One attempt of one delivery: build the signed request, send it, decide what happens next.
 
 Everything here but `attempt` is pure: the request is a function of the job and the clock, and
-the rows written afterwards are a function of the finished attempts.
+the records written afterwards (`hookline.records`) are a function of the finished attempts.
 """
 
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 from hookline import ids, signing
+from hookline.clock import Clock, system_clock
 from hookline.models import DeliveryStatus, Trigger
+from hookline.records import DeliveryUpdate, NewAttempt, SealedTarget, Tally
 from hookline.schedule import (
     Decision,
     Delivered,
@@ -24,7 +24,6 @@ from hookline.schedule import (
     decide,
     parse_retry_after,
 )
-from hookline.store.schema import AnyRow
 from hookline.transport import Failure, OutboundRequest, Response, Transport
 from hookline.vault import Vault
 
@@ -40,19 +39,18 @@ class Target:
     format: str
 
     @classmethod
-    def from_row(cls, row: AnyRow, now: float, vault: Vault) -> Target:
-        """From `store.webhooks.targets` (secrets sealed): the rotated-out secret signs too
-        until it expires."""
-        keys = [signing.stored_key(vault.open(row.secret))]
-        expires = row.previous_secret_expires_at
-        if row.previous_secret and expires is not None and expires.timestamp() > now:
-            keys.append(signing.stored_key(vault.open(row.previous_secret)))
+    def open(cls, sealed: SealedTarget, now: float, vault: Vault) -> Target:
+        """The webhook's secrets opened: the rotated-out secret signs too until it expires."""
+        keys = [signing.stored_key(vault.open(sealed.secret))]
+        expires = sealed.previous_secret_expires_at
+        if sealed.previous_secret and expires is not None and expires > now:
+            keys.append(signing.stored_key(vault.open(sealed.previous_secret)))
         return cls(
-            webhook_id=row.id,
-            url=row.url,
+            webhook_id=sealed.id,
+            url=sealed.url,
             keys=tuple(keys),
-            headers=dict(row.headers),
-            format=row.format,
+            headers=dict(sealed.headers),
+            format=sealed.format,
         )
 
 
@@ -68,6 +66,7 @@ class Job:
     target: Target
     number: int  # this attempt's number, from 1
     trigger: Trigger
+    tenant_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +107,7 @@ async def attempt(
     transport: Transport,
     policy: RetryPolicy,
     *,
-    clock: Callable[[], float] = time.time,
+    clock: Clock = system_clock,
     rand: Callable[[], float] = random.random,
 ) -> Finished:
     started = clock()
@@ -142,24 +141,24 @@ def attempt_error(result: Response | Failure) -> str | None:
     return f"HTTP {code}"
 
 
-def attempt_row(done: Finished) -> dict[str, Any]:
+def attempt_record(done: Finished) -> NewAttempt:
     result = done.result
-    return {
-        "id": ids.new_id(ids.ATTEMPT, done.started_at),
-        "delivery_id": done.job.delivery_id,
-        "webhook_id": done.job.target.webhook_id,
-        "number": done.job.number,
-        "status_code": result.status_code if isinstance(result, Response) else None,
-        "latency_ms": result.latency_ms,
-        "response_body": result.body if isinstance(result, Response) else "",
-        "error": attempt_error(result),
-        "trigger": done.job.trigger.value,
-        "created_at": done.started_at,
-    }
+    return NewAttempt(
+        id=ids.new_id(ids.ATTEMPT, done.started_at),
+        delivery_id=done.job.delivery_id,
+        webhook_id=done.job.target.webhook_id,
+        number=done.job.number,
+        status_code=result.status_code if isinstance(result, Response) else None,
+        latency_ms=result.latency_ms,
+        response_body=result.body if isinstance(result, Response) else "",
+        error=attempt_error(result),
+        trigger=done.job.trigger,
+        created_at=done.started_at,
+    )
 
 
-def finish_row(done: Finished) -> dict[str, Any]:
-    """The delivery's next state, as bind parameters for `store.deliveries.finish_many`."""
+def next_state(done: Finished) -> DeliveryUpdate:
+    """The delivery's state after an attempt."""
     error = attempt_error(done.result)
     next_at: float | None = None
     finished: float | None = done.ended_at
@@ -170,58 +169,67 @@ def finish_row(done: Finished) -> dict[str, Any]:
             status, next_at, finished = DeliveryStatus.PENDING, at, None
         case GiveUp(reason=reason) | Disable(reason=reason):
             status, error = DeliveryStatus.FAILED, f"{reason}; last error: {error}"
-    return {
-        "b_id": done.job.delivery_id,
-        "b_token": done.job.lease_token,
-        "b_status": status.value,
-        "b_attempts": done.job.number,
-        "b_next": next_at,
-        "b_code": done.result.status_code if isinstance(done.result, Response) else None,
-        "b_error": error,
-        "b_finished": finished,
-    }
+    return DeliveryUpdate(
+        id=done.job.delivery_id,
+        token=done.job.lease_token,
+        status=status,
+        attempt_count=done.job.number,
+        next_attempt_at=next_at,
+        last_status_code=done.result.status_code if isinstance(done.result, Response) else None,
+        last_error=error,
+        finished_at=finished,
+    )
 
 
-def skip_row(skipped: Skipped, now: float) -> dict[str, Any]:
-    return {
-        "b_id": skipped.delivery_id,
-        "b_token": skipped.lease_token,
-        "b_status": DeliveryStatus.CANCELLED.value,
-        "b_attempts": 0,
-        "b_next": None,
-        "b_code": None,
-        "b_error": skipped.reason,
-        "b_finished": now,
-    }
+def skipped_state(skipped: Skipped, now: float) -> DeliveryUpdate:
+    """A claimed delivery that will never be sent is cancelled, with the reason."""
+    return DeliveryUpdate(
+        id=skipped.delivery_id,
+        token=skipped.lease_token,
+        status=DeliveryStatus.CANCELLED,
+        attempt_count=0,
+        next_attempt_at=None,
+        last_status_code=None,
+        last_error=skipped.reason,
+        finished_at=now,
+    )
 
 
-def tallies(done: Iterable[Finished]) -> list[dict[str, Any]]:
+def tallies(done: Iterable[Finished]) -> list[Tally]:
     """Per webhook, in the order attempts ended: counts, and the failure streak after the last
-    success (bind parameters for `store.webhooks.tally_many`)."""
-    by_webhook: dict[str, dict[str, Any]] = {}
+    success."""
+    by_webhook: dict[str, Tally] = {}
     for item in sorted(done, key=lambda d: d.ended_at):
-        at = item.ended_at
-        tally = by_webhook.setdefault(
-            item.job.target.webhook_id,
-            {
-                "b_id": item.job.target.webhook_id,
-                "b_successes": 0,
-                "b_failures": 0,
-                "b_reset": False,
-                "b_streak": 0,
-                "b_since": None,
-                "b_last": at,
-                "b_last_success": None,
-                "b_last_failure": None,
-            },
+        at, webhook_id = item.ended_at, item.job.target.webhook_id
+        tally = by_webhook.get(webhook_id) or Tally(
+            webhook_id=webhook_id,
+            successes=0,
+            failures=0,
+            reset=False,
+            streak=0,
+            failing_since=None,
+            last_at=at,
+            last_success_at=None,
+            last_failure_at=None,
         )
-        tally["b_last"] = at
         if isinstance(item.decision, Delivered):
-            tally |= {"b_reset": True, "b_streak": 0, "b_since": None, "b_last_success": at}
-            tally["b_successes"] += 1
+            tally = replace(
+                tally,
+                successes=tally.successes + 1,
+                reset=True,
+                streak=0,
+                failing_since=None,
+                last_at=at,
+                last_success_at=at,
+            )
         else:
-            tally["b_failures"] += 1
-            tally["b_streak"] += 1
-            tally["b_since"] = tally["b_since"] or at
-            tally["b_last_failure"] = at
+            tally = replace(
+                tally,
+                failures=tally.failures + 1,
+                streak=tally.streak + 1,
+                failing_since=tally.failing_since or at,
+                last_at=at,
+                last_failure_at=at,
+            )
+        by_webhook[webhook_id] = tally
     return list(by_webhook.values())

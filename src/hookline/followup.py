@@ -1,5 +1,6 @@
 """What follows a batch of recorded attempts, per webhook: the circuit breaker moves, a webhook
-that failed for long enough (or answered 410) is disabled, and the operator hears about it.
+that failed for long enough (or answered 410) is disabled, and the operator hears about it, once
+per change and per hour at most (a flapping circuit must not flood the operator).
 
 `plan` is pure: it reads the webhooks' health after the batch was tallied and the attempts'
 decisions; `apply` writes the result in the same transaction as the attempts.
@@ -16,11 +17,13 @@ from hookline import notices
 from hookline.circuit import Breaker, Circuit, State, disable_reason
 from hookline.deliver import Finished, attempt_error
 from hookline.models import Trigger
+from hookline.records import WebhookHealth
 from hookline.schedule import Delivered, Disable, GiveUp
 from hookline.store import deliveries as delivery_rows
 from hookline.store import webhooks as webhook_rows
-from hookline.store.schema import AnyRow, epoch
 from hookline.transport import Response
+
+NOTICE_INTERVAL = 3600.0  # seconds: at most one notice per webhook and kind of change
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +40,22 @@ class FollowUp:
     release: set[str] = field(default_factory=set)  # webhooks whose queue goes now
     disable: dict[str, str] = field(default_factory=dict)  # webhook -> reason
     notices: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    noticed_recovered: set[str] = field(default_factory=set)  # webhooks told about, now
+    noticed_disabled: set[str] = field(default_factory=set)
+
+
+def _quiet(last_notice: float | None, now: float) -> bool:
+    """The operator heard of this kind of change for this webhook within the hour."""
+    return last_notice is not None and now - last_notice < NOTICE_INTERVAL
 
 
 def plan(
-    health: list[AnyRow], done: list[Finished], rules: Rules, *, operator: str | None, now: float
+    health: list[WebhookHealth],
+    done: list[Finished],
+    rules: Rules,
+    *,
+    operator: str | None,
+    now: float,
 ) -> FollowUp:
     result = FollowUp()
     by_webhook: dict[str, list[Finished]] = {}
@@ -51,7 +66,7 @@ def plan(
         if not items:
             continue
         noisy = row.tenant_id != operator  # the operator's own webhooks raise no notices
-        before = Circuit(State(row.circuit_state), epoch(row.circuit_retry_at))
+        before = row.circuit
         after = rules.breaker.after_attempts(
             before,
             streak=row.consecutive_failures,
@@ -64,7 +79,8 @@ def plan(
                 result.hold[row.id] = after.retry_at
             elif before.state != State.CLOSED:
                 result.release.add(row.id)
-                if noisy:
+                if noisy and not _quiet(row.recovered_notice_at, now):
+                    result.noticed_recovered.add(row.id)
                     result.notices.append(
                         (
                             notices.WEBHOOK_RECOVERED,
@@ -75,14 +91,15 @@ def plan(
         if reason is None and noisy:
             reason = disable_reason(
                 streak=row.consecutive_failures,
-                failing_since=epoch(row.failing_since),
+                failing_since=row.failing_since,
                 now=now,
                 disable_after=rules.disable_after,
                 disable_span=rules.disable_span,
             )
         if reason is not None and row.is_active:
             result.disable[row.id] = reason
-            if noisy:
+            if noisy and not _quiet(row.disabled_notice_at, now):
+                result.noticed_disabled.add(row.id)
                 result.notices.append(
                     (
                         notices.WEBHOOK_DISABLED,
@@ -104,7 +121,7 @@ def _is_exhausted(item: Finished) -> bool:
     return isinstance(item.decision, GiveUp) and item.job.trigger == Trigger.SCHEDULED
 
 
-def _exhausted(row: AnyRow, item: Finished) -> tuple[str, dict[str, Any]]:
+def _exhausted(row: WebhookHealth, item: Finished) -> tuple[str, dict[str, Any]]:
     result = item.result
     return (
         notices.DELIVERY_EXHAUSTED,
@@ -125,13 +142,14 @@ async def apply(conn: AsyncConnection, follow_up: FollowUp, *, horizon: float, n
     """Write a follow-up; returns how many notice deliveries it queued. When a circuit closes,
     what it held back (anything due within `horizon`: the recovery time and a probe's lease)
     goes now."""
-    await webhook_rows.set_circuits(
-        conn, {k: (c.state.value, c.retry_at) for k, c in follow_up.circuits.items()}
-    )
+    await webhook_rows.set_circuits(conn, follow_up.circuits)
     for webhook_id, until in follow_up.hold.items():
         await delivery_rows.hold_pending(conn, webhook_id, until=until)
     for webhook_id in follow_up.release:
         await delivery_rows.release_pending(conn, webhook_id, now=now, horizon=horizon)
     for webhook_id, reason in follow_up.disable.items():
         await webhook_rows.disable(conn, webhook_id, reason, now)
+    await webhook_rows.mark_noticed(
+        conn, recovered=follow_up.noticed_recovered, disabled=follow_up.noticed_disabled, now=now
+    )
     return await notices.emit(conn, follow_up.notices, now)

@@ -9,19 +9,20 @@ what each caller gets back.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from hookline import filters, ids
+from hookline import fanout, jsonvalue
 from hookline.batching import Batcher
 from hookline.catalog import EventCatalog
+from hookline.clock import Clock, system_clock
 from hookline.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
-from hookline.models import DeliveryStatus, SentEvent, Trigger
+from hookline.models import TEST_EVENT_TYPE, SentEvent
+from hookline.records import NewDelivery, NewEvent, Route
 from hookline.store import Database
 from hookline.store import deliveries as delivery_rows
 from hookline.store import events as event_rows
@@ -34,12 +35,9 @@ BROADCAST_SCOPE = "*"
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    event_id: str
-    type: str
+    event: NewEvent  # its tenant not yet resolved
     tenant_ref: str | None  # the tenant's id or uid; None broadcasts to every tenant
     envelope: dict[str, Any]
-    payload: str
-    created_at: float
     idempotency_key: str | None = None
     request_hash: str | None = None
 
@@ -47,39 +45,6 @@ class Submission:
 def scoped_key(tenant_id: str | None, key: str) -> str:
     """Idempotency keys are unique per tenant (and among broadcasts)."""
     return f"{tenant_id or BROADCAST_SCOPE}:{key}"
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """A webhook as fan-out sees it: its tenant, subscribed types (none: all) and filter."""
-
-    webhook_id: str
-    tenant_id: str
-    event_types: frozenset[str]
-    filter: dict[str, Any] | None = None
-
-    def matches(self, event_type: str, tenant_id: str | None, envelope: dict[str, Any]) -> bool:
-        """Whether this webhook receives an event (of `tenant_id`; None: a broadcast)."""
-        if tenant_id is not None and tenant_id != self.tenant_id:
-            return False
-        if self.event_types and event_type not in self.event_types:
-            return False
-        return self.filter is None or filters.matches(self.filter, envelope)
-
-    def delivery(self, event_id: str, event_type: str, now: float) -> dict[str, Any]:
-        """The queue row that sends one event to this webhook."""
-        return {
-            "id": ids.new_id(ids.DELIVERY, now),
-            "event_id": event_id,
-            "webhook_id": self.webhook_id,
-            "tenant_id": self.tenant_id,
-            "event_type": event_type,
-            "status": DeliveryStatus.PENDING.value,
-            "trigger": Trigger.SCHEDULED.value,
-            "attempt_count": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,27 +60,9 @@ Outcome = tuple[SentEvent | Replay | Exception, str | None]
 
 @dataclass(slots=True)
 class Plan:
-    events: list[dict[str, Any]] = field(default_factory=list)
-    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    events: list[NewEvent] = field(default_factory=list)
+    deliveries: list[NewDelivery] = field(default_factory=list)
     results: list[SentEvent | Replay | Exception] = field(default_factory=list)
-
-
-def iso_timestamp(epoch: float) -> str:
-    return (
-        datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    )
-
-
-def make_envelope(
-    event_id: str, event_type: str, data: Any, now: float
-) -> tuple[dict[str, Any], bytes]:
-    """The JSON every standard delivery of an event carries, and its exact bytes."""
-    envelope = {"id": event_id, "type": event_type, "timestamp": iso_timestamp(now), "data": data}
-    try:
-        payload = orjson.dumps(envelope)
-    except TypeError as exc:
-        raise InvalidInput(f"data is not serializable as JSON: {exc}") from None
-    return envelope, payload
 
 
 def plan_batch(
@@ -168,28 +115,19 @@ def _replay(previous: Outcome, sub: Submission) -> SentEvent | Replay | Exceptio
 def _fan_out(
     plan: Plan, sub: Submission, tenant_id: str | None, key: str | None, routes: list[Route]
 ) -> SentEvent:
-    matched = [route for route in routes if route.matches(sub.type, tenant_id, sub.envelope)]
-    plan.events.append(
-        {
-            "id": sub.event_id,
-            "tenant_id": tenant_id,
-            "type": sub.type,
-            "payload": sub.payload,
-            "idempotency_key": key,
-            "request_hash": sub.request_hash,
-            "created_at": sub.created_at,
-        }
+    event = replace(
+        sub.event, tenant_id=tenant_id, idempotency_key=key, request_hash=sub.request_hash
     )
-    plan.deliveries.extend(
-        route.delivery(sub.event_id, sub.type, sub.created_at) for route in matched
-    )
+    deliveries = fanout.deliveries(event, sub.envelope, routes)
+    plan.events.append(event)
+    plan.deliveries.extend(deliveries)
     return SentEvent(
-        id=sub.event_id,
-        type=sub.type,
+        id=event.id,
+        type=event.type,
         tenant_id=tenant_id,
         data=sub.envelope["data"],
-        created_at=datetime.fromtimestamp(sub.created_at, UTC),
-        deliveries=len(matched),
+        created_at=datetime.fromtimestamp(event.created_at, UTC),
+        deliveries=len(deliveries),
     )
 
 
@@ -210,9 +148,11 @@ class Ingestor:
         idempotency_ttl: float,
         max_batch: int,
         on_commit: Callable[[], None] = lambda: None,
+        clock: Clock = system_clock,
     ) -> None:
         self._db = db
         self._catalog = catalog
+        self._clock = clock
         self._max_payload_bytes = max_payload_bytes
         self._idempotency_ttl = idempotency_ttl
         self._on_commit = on_commit
@@ -235,29 +175,36 @@ class Ingestor:
         idempotency_key: str | None = None,
     ) -> SentEvent:
         """Store an event and fan it out. Returns once it is durable (committed)."""
-        if not isinstance(data, dict):
-            raise InvalidInput("data must be a JSON object")
-        await self._catalog.check(event_type, data)
-        now = round(time.time(), 3)  # stored to the millisecond; answer with what is stored
-        event_id = ids.new_id(ids.EVENT, now)
-        envelope, payload = make_envelope(event_id, event_type, data, now)
-        if len(payload) > self._max_payload_bytes:
-            raise PayloadTooLarge(
-                f"the event is {len(payload)} bytes as JSON; the limit is "
-                f"{self._max_payload_bytes} (HOOKLINE_MAX_PAYLOAD_BYTES)"
-            )
+        event, envelope = await self.prepare(event_type, data)
         return await self._batcher.submit(
             Submission(
-                event_id=event_id,
-                type=event_type,
+                event=event,
                 tenant_ref=tenant_id,
                 envelope=envelope,
-                payload=payload.decode(),
-                created_at=now,
                 idempotency_key=idempotency_key,
                 request_hash=None if idempotency_key is None else _request_hash(event_type, data),
             )
         )
+
+    async def prepare(
+        self, event_type: str, data: Any, *, test: bool = False
+    ) -> tuple[NewEvent, dict[str, Any]]:
+        """An event checked against every rule a send must pass (plain JSON, the catalog and
+        its schema, the size limit), not yet stored, and its envelope. A test send may use the
+        reserved type `webhook.test`, which is in no catalog."""
+        if not isinstance(data, dict):
+            raise InvalidInput("data must be a JSON object")
+        jsonvalue.check(data, ("data",))
+        if not (test and event_type == TEST_EVENT_TYPE):
+            await self._catalog.check(event_type, data)
+        now = round(self._clock(), 3)  # stored to the millisecond; answer with what is stored
+        event, envelope = fanout.event(event_type, data, tenant_id=None, now=now, test=test)
+        if len(event.payload) > self._max_payload_bytes:
+            raise PayloadTooLarge(
+                f"the event is {len(event.payload)} bytes as JSON; the limit is "
+                f"{self._max_payload_bytes} (HOOKLINE_MAX_PAYLOAD_BYTES)"
+            )
+        return event, envelope
 
     async def _commit(self, batch: list[Submission]) -> list[SentEvent | Exception]:
         # A database restart takes well under a second: ride it out rather than answer 503.
@@ -266,37 +213,28 @@ class Ingestor:
     async def _commit_once(self, batch: list[Submission]) -> list[SentEvent | Exception]:
         refs = {s.tenant_ref for s in batch if s.tenant_ref is not None}
         broadcast = any(s.tenant_ref is None for s in batch)
-        cutoff = time.time() - self._idempotency_ttl
+        cutoff = self._clock() - self._idempotency_ttl
         async with self._db.write() as conn:
             tenants = await tenant_rows.resolve(conn, refs)
-            route_rows = await webhook_rows.routes(conn, set(tenants.values()), everyone=broadcast)
+            routes = await webhook_rows.routes(conn, set(tenants.values()), everyone=broadcast)
             keys = {
                 scoped_key(tenants.get(s.tenant_ref) if s.tenant_ref else None, s.idempotency_key)
                 for s in batch
                 if s.idempotency_key is not None
             }
             found = await event_rows.by_idempotency_keys(conn, keys)
-            expired = {k for k, row in found.items() if row.created_at.timestamp() < cutoff}
+            expired = {k for k, kept in found.items() if kept.event.created_at.timestamp() < cutoff}
             await event_rows.release_idempotency_keys(conn, expired)
-            live = {k: row for k, row in found.items() if k not in expired}
-            counts = await event_rows.delivery_counts(conn, {row.id for row in live.values()})
+            live = {k: kept for k, kept in found.items() if k not in expired}
+            counts = await event_rows.delivery_counts(conn, {k.event.id for k in live.values()})
             earlier: dict[str, Outcome] = {
                 key: (
-                    SentEvent(
-                        **event_rows.to_event(row).model_dump(), deliveries=counts.get(row.id, 0)
-                    ),
-                    row.request_hash,
+                    SentEvent(**kept.event.model_dump(), deliveries=counts.get(kept.event.id, 0)),
+                    kept.request_hash,
                 )
-                for key, row in live.items()
+                for key, kept in live.items()
             }
-            plan = plan_batch(
-                batch,
-                tenants=tenants,
-                routes=[
-                    Route(r.id, r.tenant_id, frozenset(r.event_types), r.filter) for r in route_rows
-                ],
-                earlier=earlier,
-            )
+            plan = plan_batch(batch, tenants=tenants, routes=routes, earlier=earlier)
             await event_rows.insert_many(conn, plan.events)
             await delivery_rows.insert_many(conn, plan.deliveries)
         if plan.deliveries:

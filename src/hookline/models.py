@@ -134,6 +134,10 @@ class Delivery(Record):
     webhook_id: str
     event_type: str
     status: DeliveryStatus
+    trigger: Trigger = Field(
+        description="`test`: a test send, which goes once and is never retried; `manual`: "
+        "queued again by hand (retry, recover); otherwise `scheduled`."
+    )
     attempt_count: int
     next_attempt_at: datetime | None
     last_status_code: int | None

@@ -20,6 +20,7 @@ from hookline.circuit import Breaker
 from hookline.clock import Clock, system_clock
 from hookline.config import Settings
 from hookline.ingest import Ingestor
+from hookline.retention import Retention
 from hookline.schedule import RetryPolicy
 from hookline.service import Service
 from hookline.ssrf import NetworkPolicy, parse_networks
@@ -55,7 +56,9 @@ class Hookline:
         run_worker: bool = True,
         clock: Clock = system_clock,
     ) -> None:
+        """`clock` is the one clock everything reads (tests pass one they can move)."""
         self.settings = settings = settings or Settings()
+        self.clock = clock
         self.db = Database(settings.database_url, pool_size=settings.database_pool_size)
         self.policy = network_policy(settings)
         self.catalog = EventCatalog(self.db)
@@ -70,7 +73,14 @@ class Hookline:
             schedule=settings.retry_schedule, retry_after_max=settings.retry_after_max
         )
         self.worker: Worker | None = None
+        self.retention: Retention | None = None
         if run_worker:
+            self.retention = Retention(
+                self.db,
+                keep=settings.retention_days * 86_400,
+                interval=settings.retention_interval,
+                clock=clock,
+            )
             self.worker = Worker(
                 self.db,
                 self.transport,
@@ -86,11 +96,11 @@ class Hookline:
                 ),
                 concurrency=settings.worker_concurrency,
                 max_in_flight=settings.max_in_flight_per_webhook,
-                retention=settings.retention_days * 86_400,
-                retention_interval=settings.retention_interval,
+                in_flight_ceiling=settings.in_flight_ceiling,
                 batch_size=settings.claim_batch_size,
                 lease=settings.lease,
                 poll_interval=settings.poll_interval,
+                clock=clock,
             )
         self.ingestor = Ingestor(
             self.db,
@@ -99,6 +109,7 @@ class Hookline:
             idempotency_ttl=settings.idempotency_ttl,
             max_batch=settings.ingest_batch_size,
             on_commit=self._wake_worker,
+            clock=clock,
         )
         self.authenticator = Authenticator(self.db, _secret(settings.admin_key), clock=clock)
         self.service = Service(
@@ -110,6 +121,8 @@ class Hookline:
             vault=self.vault,
             on_requeue=self._wake_worker,
             on_keys_revoked=self.authenticator.forget,
+            in_flight_ceiling=settings.in_flight_ceiling,
+            clock=clock,
         )
         self.generated_operator_secret: str | None = None
         # Another process's sends wake this worker at once on PostgreSQL.
@@ -144,6 +157,8 @@ class Hookline:
         self.ingestor.start()
         if self.worker is not None:
             await self.worker.start()
+        if self.retention is not None:
+            self.retention.start()
         if self.listener is not None:
             self.listener.start()
 
@@ -152,6 +167,8 @@ class Hookline:
         await self.ingestor.close()
         if self.listener is not None:
             await self.listener.close()
+        if self.retention is not None:
+            await self.retention.stop()
         if self.worker is not None:
             await self.worker.stop()
         await self.transport.close()

@@ -12,8 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookline import ids
-from hookline.ingest import Route, make_envelope
+from hookline import fanout
 from hookline.store import deliveries as delivery_rows
 from hookline.store import events as event_rows
 from hookline.store import tenants as tenant_rows
@@ -39,28 +38,12 @@ async def emit(conn: AsyncConnection, notices: list[tuple[str, dict[str, Any]]],
     operator = await operator_tenant(conn)
     if operator is None:
         return 0
-    routes = [
-        Route(row.id, row.tenant_id, frozenset(row.event_types), row.filter)
-        for row in await webhook_rows.routes(conn, {operator}, everyone=False)
-    ]
+    routes = await webhook_rows.routes(conn, {operator}, everyone=False)
     events, deliveries = [], []
     for kind, data in notices:
-        event_id = ids.new_id(ids.EVENT, now)
-        envelope, payload = make_envelope(event_id, kind, data, now)
-        events.append(
-            {
-                "id": event_id,
-                "tenant_id": operator,
-                "type": kind,
-                "payload": payload.decode(),
-                "created_at": now,
-            }
-        )
-        deliveries += [
-            route.delivery(event_id, kind, now)
-            for route in routes
-            if route.matches(kind, operator, envelope)
-        ]
+        event, envelope = fanout.event(kind, data, tenant_id=operator, now=now)
+        events.append(event)
+        deliveries += fanout.deliveries(event, envelope, routes)
     await event_rows.insert_many(conn, events)
     await delivery_rows.insert_many(conn, deliveries)
     return len(deliveries)

@@ -1,4 +1,12 @@
-"""Outbound HTTP: one pooled aiohttp session, the SSRF guard in its resolver, capped reads.
+"""Outbound HTTP: one pooled aiohttp session, the SSRF guard on every connection, capped reads.
+
+The guard sits at two places, and every request (deliveries and the webhook test send alike: both
+go through `Transport.post`) passes both:
+- `post` reads the URL once with `ssrf.parse_url` (yarl, IDNA/UTS-46: what aiohttp itself does),
+  refuses a host `ssrf.host_refusal` rejects, and hands aiohttp that same `yarl.URL` object, so
+  there is no second interpretation. This is the only check IP literals get, in any spelling:
+  aiohttp connects to them without asking the resolver.
+- `GuardedResolver` checks every DNS answer before aiohttp connects to it.
 
 `post` never raises for anything the receiver or the network does: it returns a `Response` or a
 `Failure` whose message says what went wrong, ready to be stored with the attempt.
@@ -12,14 +20,14 @@ import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
 from hookline import __version__
-from hookline.ssrf import NetworkPolicy, blocked_reason, parse_ip_literal
+from hookline.errors import InvalidInput
+from hookline.ssrf import NetworkPolicy, blocked_reason, host_refusal, parse_ip_literal, parse_url
 
 USER_AGENT = f"hookline/{__version__} (+https://www.standardwebhooks.com)"
 
@@ -54,26 +62,30 @@ class BlockedAddressError(OSError):
 
 class GuardedResolver(AbstractResolver):
     """Resolves once and refuses the whole answer if any address is not allowed; aiohttp then
-    connects to exactly these addresses (Host header and TLS SNI keep the name)."""
+    connects to exactly these addresses (Host header and TLS SNI keep the name). `inner` is
+    where answers come from (aiohttp's default resolver unless a test brings its own DNS)."""
 
-    def __init__(self, policy: NetworkPolicy) -> None:
+    def __init__(self, policy: NetworkPolicy, inner: AbstractResolver | None = None) -> None:
         self._policy = policy
-        self._inner = DefaultResolver()
+        self._inner = inner or DefaultResolver()
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         literal = parse_ip_literal(host)
         if literal is not None:
-            reason = blocked_reason(literal, self._policy)
+            subject = None if host == str(literal) else f"{host} is"
+            reason = blocked_reason(literal, self._policy, subject=subject)
             if reason:
                 raise BlockedAddressError(reason)
         results = await self._inner.resolve(host, port, family)
         for result in results:
             address = parse_ip_literal(result["host"])
-            reason = blocked_reason(address, self._policy) if address else "unparseable address"
+            if address is None:
+                raise BlockedAddressError(f"{host} resolves to {result['host']!r}, not an address")
+            reason = blocked_reason(address, self._policy, subject=f"{host} resolves to")
             if reason:
-                raise BlockedAddressError(f"{host} resolves to {reason}")
+                raise BlockedAddressError(reason)
         return results
 
     async def close(self) -> None:
@@ -81,7 +93,10 @@ class GuardedResolver(AbstractResolver):
 
 
 class Transport:
-    """The delivery HTTP client. Start it inside the event loop that will use it."""
+    """The delivery HTTP client. Start it inside the event loop that will use it.
+
+    `dns` is where DNS answers come from (aiohttp's default resolver when None); unless the
+    policy opens every address, the guard wraps it."""
 
     def __init__(
         self,
@@ -90,17 +105,18 @@ class Transport:
         max_body_bytes: int,
         policy: NetworkPolicy,
         max_connections: int = 512,
+        dns: AbstractResolver | None = None,
     ) -> None:
         self.timeout = timeout
         self.max_body_bytes = max_body_bytes
         self.policy = policy
         self.max_connections = max_connections
+        self._dns = dns
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        resolver: AbstractResolver = (
-            DefaultResolver() if self.policy.allow_private else GuardedResolver(self.policy)
-        )
+        inner = self._dns or DefaultResolver()
+        resolver = inner if self.policy.allow_private else GuardedResolver(self.policy, inner)
         connector = aiohttp.TCPConnector(
             limit=self.max_connections,
             resolver=resolver,
@@ -126,12 +142,16 @@ class Transport:
         if session is None:
             raise RuntimeError("Transport.start() was not called")
         started = time.perf_counter()
-        blocked = self._blocked_literal(request.url)
+        try:
+            url = parse_url(request.url)
+        except InvalidInput as exc:
+            return Failure(error=str(exc), latency_ms=0)
+        blocked = host_refusal(url, self.policy, written=request.url)
         if blocked:
             return Failure(error=f"blocked by the SSRF guard: {blocked}", latency_ms=0)
         try:
             async with session.post(
-                request.url, data=request.body, headers=request.headers, allow_redirects=False
+                url, data=request.body, headers=request.headers, allow_redirects=False
             ) as response:
                 body = await self._read_capped(response)
                 return Response(
@@ -142,14 +162,6 @@ class Transport:
                 )
         except Exception as exc:  # every network failure becomes a recorded attempt
             return Failure(error=describe_error(exc, self.timeout), latency_ms=_elapsed_ms(started))
-
-    def _blocked_literal(self, url: str) -> str | None:
-        """aiohttp skips the resolver for IP literals, so check those here."""
-        if self.policy.allow_private:
-            return None
-        host = urlsplit(url).hostname or ""
-        literal = parse_ip_literal(host)
-        return blocked_reason(literal, self.policy) if literal else None
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> str:
         cap = self.max_body_bytes

@@ -4,7 +4,9 @@ pooled HTTP session, and record each attempt with the delivery's next state.
 There is no batch barrier: every attempt is its own task and is recorded (by group commit with
 whatever else finished meanwhile) as soon as it ends, so one slow receiver holds up nobody. The
 worker claims only as many deliveries as it has free slots, so a claimed delivery starts at once
-and its lease (longer than the request timeout) cannot run out while it waits.
+and its lease (longer than the request timeout) cannot run out while it waits. Its slots are
+shared fairly among tenants and their webhooks (see `hookline.admission`): a claim passes over
+the deliveries of those that have no room left.
 """
 
 from __future__ import annotations
@@ -14,27 +16,26 @@ import collections
 import contextlib
 import logging
 import random
-import time
 from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline import admission, deliver, followup, ids, notices
-from hookline.admission import DEFAULT_PACE, Claimed, Gate
+from hookline.admission import DEFAULT_PACE, Gate
 from hookline.batching import Batcher
-from hookline.circuit import Circuit, State
+from hookline.clock import Clock, system_clock
 from hookline.deliver import Finished, Job, Skipped, Target
 from hookline.errors import StoreUnavailable
 from hookline.models import Trigger
-from hookline.schedule import Retry, RetryPolicy
+from hookline.records import Claim
+from hookline.schedule import Retry, RetryPolicy, decide
 from hookline.store import Database
 from hookline.store import attempts as attempt_rows
 from hookline.store import deliveries as delivery_rows
 from hookline.store import events as event_rows
 from hookline.store import webhooks as webhook_rows
 from hookline.store.database import retrying
-from hookline.store.schema import AnyRow, epoch
-from hookline.transport import Transport
+from hookline.transport import Failure, Transport
 from hookline.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -53,23 +54,22 @@ class Worker:
         *,
         concurrency: int,
         max_in_flight: int,
-        retention: float,
-        retention_interval: float,
+        in_flight_ceiling: int,
         batch_size: int,
         lease: float,
         poll_interval: float,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = system_clock,
         rand: Callable[[], float] = random.random,
     ) -> None:
+        """`max_in_flight`: a webhook's cap unless it sets its own; `in_flight_ceiling`: no
+        webhook's cap is above it."""
         self._db = db
         self._transport = transport
         self._policy = policy
         self._vault = vault
         self._rules = rules
         self._max_in_flight = max_in_flight
-        self._retention = retention
-        self._retention_interval = retention_interval
-        self.purged = 0  # events removed by retention since start
+        self._ceiling = in_flight_ceiling
         self._concurrency = concurrency
         self._batch_size = batch_size
         self._lease = lease
@@ -83,11 +83,11 @@ class Worker:
         self._slot_freed = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
-        self._janitor: asyncio.Task[None] | None = None
         self._stopping = False
         self.claims = 0  # claim queries run: an idle worker adds one per poll interval
         self._pace: dict[str, float] = {}  # webhook -> recent request latency (seconds)
         self._requesting: collections.Counter[str] = collections.Counter()  # webhook -> requests
+        self._tenant_of: dict[str, str] = {}  # webhook -> tenant, for webhooks requesting
         self._lease_prefix = ids.new_id("lease")  # + "." + a claim number: this worker's leases
         self._soonest: float | None = None  # the earliest time this worker knows work is due
 
@@ -96,7 +96,6 @@ class Worker:
     async def start(self) -> None:
         self._recorder.start()
         self._loop = asyncio.create_task(self._run(), name="worker:claim")
-        self._janitor = asyncio.create_task(self._purge_forever(), name="worker:retention")
 
     async def stop(self) -> None:
         """Claim nothing new, let in-flight attempts finish and be recorded, then close."""
@@ -106,10 +105,6 @@ class Worker:
         if self._loop is not None:
             await asyncio.gather(self._loop, return_exceptions=True)
             self._loop = None
-        if self._janitor is not None:
-            self._janitor.cancel()
-            await asyncio.gather(self._janitor, return_exceptions=True)
-            self._janitor = None
         if self._in_flight:
             log.info("waiting for %d in-flight deliveries", len(self._in_flight))
             await asyncio.gather(*self._in_flight, return_exceptions=True)
@@ -158,90 +153,100 @@ class Worker:
     def _expect(self, at: float) -> None:
         self._soonest = at if self._soonest is None else min(self._soonest, at)
 
+    def _busy(self) -> dict[str, tuple[str, int]]:
+        """This worker's requests in flight: webhook -> (tenant, how many)."""
+        return {w: (self._tenant_of[w], n) for w, n in self._requesting.items()}
+
     async def _claim(self, limit: int) -> tuple[int, list[Job | Skipped]]:
         """Claim up to `limit` due deliveries; returns how many were due and what to attempt."""
         now = self._clock()
         token = f"{self._lease_prefix}.{self.claims & 0xFFFFFFF:x}"
         self.claims += 1
+        full_tenants, full_webhooks = admission.rooms(self._concurrency, self._busy()).full()
         async with self._db.write() as conn:
-            rows = await delivery_rows.claim(
+            claims = await delivery_rows.claim(
                 conn,
                 now=now,
                 lease_until=now + self._lease,
                 limit=limit,
                 token=token,
                 skip_locked=not self._db.is_sqlite,
+                skip_webhooks=full_webhooks,
+                skip_tenants=full_tenants,
             )
-            claimed = len(rows)
-            rows = await self._admit(conn, rows, now, token) if rows else rows
-            if not rows:
+            claimed = len(claims)
+            claims = await self._admit(conn, claims, now) if claims else claims
+            if not claims:
                 return claimed, []
-            payloads = await event_rows.payloads(conn, {row.event_id for row in rows})
-            targets = await webhook_rows.targets(conn, {row.webhook_id for row in rows})
+            payloads = await event_rows.payloads(conn, {c.event_id for c in claims})
+            targets = await webhook_rows.targets(conn, {c.webhook_id for c in claims})
         jobs: list[Job | Skipped] = []
-        for row in rows:
-            target = targets.get(row.webhook_id)
-            payload = payloads.get(row.event_id)
+        for claim in claims:
+            target = targets.get(claim.webhook_id)
+            payload = payloads.get(claim.event_id)
             if target is None or not target.is_active:
-                jobs.append(Skipped(row.id, token, "webhook disabled before this attempt"))
+                jobs.append(Skipped(claim.id, token, "webhook disabled before this attempt"))
             elif payload is None:
-                jobs.append(Skipped(row.id, token, "event no longer stored"))
+                jobs.append(Skipped(claim.id, token, "event no longer stored"))
             else:
                 jobs.append(
                     Job(
-                        delivery_id=row.id,
+                        delivery_id=claim.id,
                         lease_token=token,
-                        event_id=row.event_id,
-                        event_type=row.event_type,
+                        event_id=claim.event_id,
+                        event_type=claim.event_type,
                         payload=payload,
-                        target=Target.from_row(target, now, self._vault),
-                        number=row.attempt_count + 1,
-                        trigger=Trigger(row.trigger),
+                        target=Target.open(target, now, self._vault),
+                        number=claim.attempt_count + 1,
+                        trigger=claim.trigger,
+                        tenant_id=claim.tenant_id,
                     )
                 )
         return claimed, jobs
 
-    async def _admit(
-        self, conn: AsyncConnection, rows: list[AnyRow], now: float, token: str
-    ) -> list[AnyRow]:
-        """Circuit breaker, in-flight cap and rate limit: the excess waits, unattempted."""
-        webhook_ids = {r.webhook_id for r in rows}
+    async def _admit(self, conn: AsyncConnection, claims: list[Claim], now: float) -> list[Claim]:
+        """Circuit breaker, in-flight cap, fair share and rate limit: the excess waits,
+        unattempted."""
+        webhook_ids = {c.webhook_id for c in claims}
         states = await webhook_rows.gates(conn, webhook_ids, lock=not self._db.is_sqlite)
         # Requests in flight: this worker's own, exactly; other workers' from their leases.
         busy = await delivery_rows.in_flight(
             conn, webhook_ids, now=now, exclude_prefix=self._lease_prefix + "."
         )
         gates = {
-            row.id: Gate(
-                circuit=Circuit(State(row.circuit_state), epoch(row.circuit_retry_at)),
-                max_in_flight=row.max_in_flight or self._max_in_flight,
-                in_flight=busy.get(row.id, 0) + self._requesting[row.id],
-                rate_per_minute=row.rate_limit_per_minute,
-                tat=epoch(row.throttle_tat),
-                pace=self._pace.get(row.id, DEFAULT_PACE),
+            state.id: Gate(
+                circuit=state.circuit,
+                max_in_flight=min(state.max_in_flight or self._max_in_flight, self._ceiling),
+                in_flight=busy.get(state.id, 0) + self._requesting[state.id],
+                rate_per_minute=state.rate_limit_per_minute,
+                tat=state.throttle_tat,
+                pace=self._pace.get(state.id, DEFAULT_PACE),
             )
-            for row in states
+            for state in states
         }
+        fair = admission.rooms(
+            self._concurrency, self._busy(), {(c.webhook_id, c.tenant_id) for c in claims}
+        )
         plan = admission.plan(
-            [Claimed(r.id, r.webhook_id, r.throttled) for r in rows],
+            claims,
             gates,
             breaker=self._rules.breaker,
             now=now,
             probe_deadline=now + self._lease,
+            fair=fair,
         )
         await delivery_rows.defer_many(conn, plan.wait, reserve=False)
         await delivery_rows.defer_many(conn, plan.reserve, reserve=True)
         await webhook_rows.set_throttle_states(conn, plan.tats)
-        await webhook_rows.set_circuits(
-            conn, {k: (c.state.value, c.retry_at) for k, c in plan.circuits.items()}
-        )
+        await webhook_rows.set_circuits(conn, plan.circuits)
         for until in (*plan.wait.values(), *plan.reserve.values()):
             self._expect(until)
-        return [r for r in rows if r.id in plan.admitted]
+        return [c for c in claims if c.id in plan.admitted]
 
     def _spawn(self, job: Job | Skipped) -> None:
         if isinstance(job, Job):
             self._requesting[job.target.webhook_id] += 1  # until its response is in
+            self._tenant_of[job.target.webhook_id] = job.tenant_id
         task = asyncio.create_task(self._attempt(job))
         self._in_flight.add(task)
         task.add_done_callback(self._task_done)
@@ -249,30 +254,6 @@ class Worker:
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
         self._slot_freed.set()
-
-    # --- retention ---------------------------------------------------------------------------
-
-    async def _purge_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._retention_interval)
-            try:
-                await self.purge()
-            except Exception:
-                log.exception("purging old events failed; trying again later")
-
-    async def purge(self, batch: int = 500) -> int:
-        """Delete what is older than the retention period, a small batch per transaction, so
-        deliveries are never held up for long."""
-        cutoff = self._clock() - self._retention
-        total = 0
-        while True:
-            async with self._db.write() as conn:
-                removed = await event_rows.purge_before(conn, cutoff, limit=batch)
-            total += removed
-            self.purged += removed
-            if removed < batch:
-                return total
-            await asyncio.sleep(0.05)
 
     # --- attempting and recording ------------------------------------------------------------
 
@@ -282,18 +263,46 @@ class Worker:
                 await self._recorder.submit(job)
                 return
             try:
-                done = await deliver.attempt(
-                    job, self._transport, self._policy, clock=self._clock, rand=self._rand
-                )
+                done = await self._attempt_safely(job)
             finally:
-                self._requesting[job.target.webhook_id] -= 1
-                if self._requesting[job.target.webhook_id] <= 0:
-                    del self._requesting[job.target.webhook_id]
+                webhook_id = job.target.webhook_id
+                self._requesting[webhook_id] -= 1
+                if self._requesting[webhook_id] <= 0:
+                    del self._requesting[webhook_id]
+                    self._tenant_of.pop(webhook_id, None)
             self._learn_pace(done)
             await self._recorder.submit(done)
         except Exception:
             # The lease runs out and another attempt follows: at-least-once, never lost.
             log.exception("recording a delivery attempt failed")
+
+    async def _attempt_safely(self, job: Job) -> Finished:
+        """One attempt. Whatever the receiver answers, the attempt ends as a recorded outcome:
+        a fault of hookline's own while handling the answer is recorded as a failed attempt and
+        retried on the schedule, never redelivered every lease."""
+        started = self._clock()
+        try:
+            return await deliver.attempt(
+                job, self._transport, self._policy, clock=self._clock, rand=self._rand
+            )
+        except Exception as exc:
+            log.exception("delivery %s: handling the attempt failed", job.delivery_id)
+            ended = self._clock()
+            failure = Failure(
+                error=f"hookline could not handle this attempt ({type(exc).__name__}: {exc}); "
+                "it is retried on the schedule",
+                latency_ms=round((ended - started) * 1000),
+            )
+            decision = decide(
+                self._policy,
+                attempt=job.number,
+                status_code=None,
+                retry_after=None,
+                now=ended,
+                rand=self._rand(),
+                final=job.trigger == Trigger.MANUAL,
+            )
+            return Finished(job, started, ended, failure, decision)
 
     def _learn_pace(self, done: Finished) -> None:
         webhook_id, took = done.job.target.webhook_id, done.ended_at - done.started_at
@@ -316,11 +325,12 @@ class Worker:
             # A webhook deleted mid-flight takes its deliveries with it: nothing to record.
             alive = await delivery_rows.existing_ids(conn, {d.job.delivery_id for d in done})
             await attempt_rows.insert_many(
-                conn, [deliver.attempt_row(d) for d in done if d.job.delivery_id in alive]
+                conn, [deliver.attempt_record(d) for d in done if d.job.delivery_id in alive]
             )
             await delivery_rows.finish_many(
                 conn,
-                [deliver.finish_row(d) for d in done] + [deliver.skip_row(s, now) for s in skipped],
+                [deliver.next_state(d) for d in done]
+                + [deliver.skipped_state(s, now) for s in skipped],
             )
             await webhook_rows.tally_many(conn, deliver.tallies(done))
             health = await webhook_rows.follow_ups(conn, {d.job.target.webhook_id for d in done})

@@ -90,3 +90,21 @@ def test_every_filter_in_the_filter_guide_is_valid() -> None:
     assert len(filters) >= 6
     for example in filters:
         validate(example)
+
+
+async def test_the_readme_python_example_runs_on_a_new_database(tmp_path: Path) -> None:
+    [example] = [b for b in blocks((ROOT / "README.md").read_text(), "python") if "main()" in b]
+    script = tmp_path / "example.py"
+    script.write_text(example)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(script),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, output.decode()[-3000:]
+    assert re.search(r"evt_\w+ stored, 1 delivery queued", output.decode()), output.decode()

@@ -87,7 +87,7 @@ async def test_an_idempotency_key_is_free_again_after_its_window(strict: Running
     first = await strict.api.events.send("order.filled", {"n": 1}, idempotency_key="k1")
     replay = await strict.api.events.send("order.filled", {"n": 1}, idempotency_key="k1")
     assert (replay.id, replay.duplicate) == (first.id, True)
-    await asyncio.sleep(1.1)
+    strict.advance(1.1)
     fresh = await strict.api.events.send("order.filled", {"n": 1}, idempotency_key="k1")
     assert fresh.id != first.id
     assert fresh.duplicate is False

@@ -35,19 +35,31 @@ async def wait_until(check: Any, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.05)
 
 
+RECOVERY = 60.0
+
+
 @pytest.fixture
 async def breaking(database_url: str, receiver: Receiver) -> AsyncIterator[Running]:
-    """A circuit that opens after 3 failures and probes after 2 s; retries every 0.1 s."""
+    """A circuit that opens after 3 failures and probes a minute later (tests move the clock);
+    retries every 0.1 s."""
     settings = make_settings(
         database_url,
         retry_schedule=(0.1,) * 12,
         circuit_breaker_failure_threshold=3,
-        circuit_breaker_recovery_time=2.0,
+        circuit_breaker_recovery_time=RECOVERY,
         operator_webhook_url=receiver.url("/operator"),
         operator_webhook_secret=OPERATOR_SECRET,
     )
     async with running(settings) as app:
         yield app
+
+
+async def held_until(app: Running, event_id: str) -> float:
+    """When the event's (one) delivery may next be attempted, once it waits for the circuit."""
+    [delivery] = (await app.api.events.deliveries(event_id)).data
+    assert delivery.status == "pending"
+    assert delivery.next_attempt_at is not None
+    return delivery.next_attempt_at.timestamp()
 
 
 async def test_an_open_circuit_holds_deliveries_without_using_attempts(
@@ -57,13 +69,19 @@ async def test_an_open_circuit_holds_deliveries_without_using_attempts(
     tenant, hook = await webhook_for(breaking.api, receiver, "/flaky")
     sent = await breaking.api.events.send("order.filled", {"n": 1}, tenant_id=tenant.id)
     await receiver.wait_for(3, "/flaky")
-    await asyncio.sleep(0.5)  # five schedule steps; the circuit holds them back
-    assert len(receiver.at("/flaky")) == 3
+
+    async def opened() -> bool:
+        state = await breaking.api.webhooks.get(hook.id)
+        return state.circuit_state == "open"
+
+    await wait_until(opened)
     state = await breaking.api.webhooks.get(hook.id)
-    assert state.circuit_state == "open"
     assert state.circuit_retry_at is not None
+    probe_at = state.circuit_retry_at.timestamp()
+    assert probe_at >= breaking.clock() + RECOVERY - 5
     [delivery] = (await breaking.api.events.deliveries(sent.id)).data
     assert (delivery.status, delivery.attempt_count) == ("pending", 3)
+    assert await held_until(breaking, sent.id) >= probe_at  # no attempt until the probe
     stats = await breaking.api.webhooks.stats(hook.id)
     assert stats.circuit_state == "open"
 
@@ -72,21 +90,28 @@ async def test_an_open_circuit_holds_deliveries_without_using_attempts(
         await breaking.api.events.send("order.filled", {"n": n}, tenant_id=tenant.id)
         for n in (2, 3)
     ]
-    await asyncio.sleep(0.3)
+    for event in later:
+        await wait_until(lambda event=event: _held(breaking, event.id, probe_at))
     assert len(receiver.at("/flaky")) == 3
 
-    # The receiver heals: after the recovery time one probe goes, succeeds, and the rest follow.
+    # The receiver heals: after the recovery time one probe goes, succeeds, and the rest follow
+    # as soon as it does, not a lease later (the lease is 9 s here).
     receiver.script("/flaky", Reply(200))
-    healed = time.monotonic()
+    breaking.advance(RECOVERY)
     for event in [sent, *later]:
-        [done] = await settled(breaking.api, event.id)
+        [done] = await settled(breaking.api, event.id, timeout=5)
         assert done.status == "succeeded"
-    # What the circuit held back goes as soon as the probe succeeds, not a lease later.
-    assert time.monotonic() - healed < 2.0 + 1.5
     assert (await breaking.api.webhooks.get(hook.id)).circuit_state == "closed"
     assert (await settled(breaking.api, sent.id))[0].attempt_count == 4
     [recovered] = await operator_events(breaking, "webhook.recovered")
     assert recovered.data == {"webhook_id": hook.id, "tenant_id": tenant.id, "url": hook.url}
+
+
+async def _held(app: Running, event_id: str, until: float) -> bool:
+    deliveries = (await app.api.events.deliveries(event_id)).data
+    return bool(deliveries) and all(
+        d.next_attempt_at is not None and d.next_attempt_at.timestamp() >= until for d in deliveries
+    )
 
 
 async def test_a_failed_probe_opens_the_circuit_again(
@@ -94,17 +119,59 @@ async def test_a_failed_probe_opens_the_circuit_again(
 ) -> None:
     receiver.script("/down", Reply(500))
     tenant, hook = await webhook_for(breaking.api, receiver, "/down")
-    for n in range(3):
+    sent = [
         await breaking.api.events.send("order.filled", {"n": n}, tenant_id=tenant.id)
+        for n in range(3)
+    ]
     await receiver.wait_for(3, "/down")
-    opened_at = time.time()
-    await receiver.wait_for(4, "/down", timeout=6)  # the probe
-    assert time.time() - opened_at >= 1.8
-    await asyncio.sleep(0.5)
-    assert len(receiver.at("/down")) == 4  # only the probe: the others wait for its verdict
-    state = await breaking.api.webhooks.get(hook.id)
-    assert state.circuit_state == "open"
+    await wait_until(lambda: _held(breaking, sent[0].id, breaking.clock() + RECOVERY - 5))
+    assert len(receiver.at("/down")) == 3  # nothing goes while it is open
+    breaking.advance(RECOVERY)
+    await receiver.wait_for(4, "/down")  # the probe
+
+    async def reopened() -> bool:
+        state = await breaking.api.webhooks.get(hook.id)
+        retry_at = state.circuit_retry_at
+        return (
+            state.circuit_state == "open"
+            and retry_at is not None
+            and retry_at.timestamp() > breaking.clock() + RECOVERY - 5
+        )
+
+    await wait_until(reopened)
+    for event in sent:  # the others waited for the probe's verdict, and wait again
+        await wait_until(lambda event=event: _held(breaking, event.id, breaking.clock() + 30))
+    assert len(receiver.at("/down")) == 4
     assert await operator_events(breaking, "webhook.recovered") == []
+
+
+async def test_a_flapping_circuit_tells_the_operator_once_an_hour(
+    breaking: Running, receiver: Receiver
+) -> None:
+    tenant, hook = await webhook_for(breaking.api, receiver, "/flapping")
+    for flap in range(3):
+        receiver.script("/flapping", Reply(500))
+        sent = await breaking.api.events.send("order.filled", {"n": flap}, tenant_id=tenant.id)
+        await receiver.wait_for(4 * flap + 3, "/flapping")  # three failures: open again
+
+        async def opened() -> bool:
+            return (await breaking.api.webhooks.get(hook.id)).circuit_state == "open"
+
+        await wait_until(opened)
+        receiver.script("/flapping", Reply(200))
+        breaking.advance(RECOVERY)
+        [done] = await settled(breaking.api, sent.id)  # the probe closes it: recovered
+        assert done.status == "succeeded"
+    assert len(await operator_events(breaking, "webhook.recovered")) == 1
+    breaking.advance(3600)  # an hour on, the next recovery is news again
+    receiver.script("/flapping", Reply(500))
+    sent = await breaking.api.events.send("order.filled", {"n": 9}, tenant_id=tenant.id)
+    await receiver.wait_for(4 * 3 + 3, "/flapping")
+    receiver.script("/flapping", Reply(200))
+    await wait_until(lambda: _held(breaking, sent.id, breaking.clock() + 30))
+    breaking.advance(RECOVERY)
+    await settled(breaking.api, sent.id)
+    assert len(await operator_events(breaking, "webhook.recovered")) == 2
 
 
 async def test_half_the_webhooks_timing_out_does_not_delay_the_others(
@@ -268,11 +335,26 @@ async def test_a_failing_operator_endpoint_raises_no_notices_about_itself(
         tenant, _ = await webhook_for(app.api, receiver, "/gone")
         await app.api.events.send("order.filled", {}, tenant_id=tenant.id)
         await receiver.wait_for(2, "/operator", timeout=10)  # the notice fails; the circuit opens
-        await asyncio.sleep(1.5)  # long enough for a loop of notices to show
-        notices = await operator_events(app)
-        assert [n.type for n in notices] == ["webhook.disabled"]
+
+        async def notice_given_up() -> bool:
+            [notice] = await operator_events(app)
+            [delivery] = (await app.api.events.deliveries(notice.id)).data
+            return delivery.status != "pending"
+
+        # A notice about the operator's own failures would be written in the same transaction
+        # as the failure that exhausts this one: once it has failed, any loop would show.
         operator = await app.api.tenants.get("hookline:operator")
         [channel] = (await app.api.webhooks.list(tenant_id=operator.id)).data
+
+        async def circuit_open() -> bool:
+            return (await app.api.webhooks.get(channel.id)).circuit_state == "open"
+
+        await wait_until(circuit_open)
+        app.advance(3600)  # past the circuit's recovery: the probe goes, fails, gives up
+        await wait_until(notice_given_up)
+        notices = await operator_events(app)
+        assert [n.type for n in notices] == ["webhook.disabled"]
+        channel = await app.api.webhooks.get(channel.id)
         assert channel.is_active is True  # never auto-disabled: the operator must keep hearing
 
 
@@ -290,7 +372,7 @@ async def test_the_operator_tenant_is_reserved_and_kept_out_of_the_way(breaking:
 async def test_retention_purges_old_events_in_batches(
     database_url: str, receiver: Receiver
 ) -> None:
-    settings = make_settings(database_url, retention_days=1.5 / 86_400, retention_interval=3600)
+    settings = make_settings(database_url, retention_days=1, retention_interval=3600)
     async with running(settings) as app:
         tenant, _ = await webhook_for(app.api, receiver, "/hooks")
         old = [
@@ -302,12 +384,12 @@ async def test_retention_purges_old_events_in_batches(
         slow_tenant, _ = await webhook_for(app.api, receiver, "/stuck")
         in_flight = await app.api.events.send("order.filled", {}, tenant_id=slow_tenant.id)
         await receiver.wait_for(1, "/stuck")
-        await asyncio.sleep(1.6)  # all four are now older than the retention period
+        app.clock.advance(86_400 + 1)  # all four are now older than the retention period
         fresh = await app.api.events.send("order.filled", {"n": 9}, tenant_id=tenant.id)
 
-        worker = app.node.worker
-        assert worker is not None
-        assert await worker.purge(batch=2) == 3  # in batches of two
+        retention = app.node.retention
+        assert retention is not None
+        assert await retention.purge(batch=2) == 3  # in batches of two
         remaining = {e.id for e in (await app.api.events.list()).data}
         assert remaining == {fresh.id, in_flight.id}  # a pending delivery keeps its event
         ids = ", ".join(f"'{d}'" for d in delivered)

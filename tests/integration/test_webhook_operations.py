@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -53,7 +54,7 @@ async def test_rotation_without_grace_and_after_it_signs_with_the_new_secret_onl
     assert not verifies(hook.secret, first.body, first.headers)
 
     brief = await hookline.api.webhooks.rotate_secret(hook.id, grace_seconds=1)
-    await asyncio.sleep(1.1)
+    hookline.advance(1.1)
     await hookline.api.events.send("order.filled", {"n": 2}, tenant_id=tenant.id)
     second = (await receiver.wait_for(2, "/hooks"))[1]
     assert verifies(brief.secret, second.body, second.headers)
@@ -99,7 +100,12 @@ async def test_a_test_send_reports_failures_too(hookline: Running, receiver: Rec
     failed = await hookline.api.webhooks.test(hook.id)
     assert (failed.status, failed.status_code, failed.response_body) == ("failure", 500, "kaput")
     assert failed.error == "HTTP 500"
-    await asyncio.sleep(0.5)  # a test is never retried
+    # A test goes once: it is finished at once and nothing can queue it again.
+    logged = await hookline.api.deliveries.get(failed.delivery_id)
+    assert (logged.status, logged.trigger, logged.next_attempt_at) == ("failed", "test", None)
+    with pytest.raises(HooklineAPIError, match="test send, which goes once") as again:
+        await hookline.api.deliveries.retry(failed.delivery_id)
+    assert again.value.status == 409
     assert len(receiver.at("/broken")) == 1
 
     await hookline.api.webhooks.update(hook.id, url="http://127.0.0.1:9/closed")
@@ -117,6 +123,44 @@ async def test_a_test_send_can_carry_an_example_of_a_real_type(
     assert request.headers["x-webhook-event"] == "order.filled"
     with pytest.raises(HooklineAPIError, match="known event types"):
         await hookline.api.webhooks.test(hook.id, event_type="nope.nope")
+
+
+async def test_a_test_send_never_becomes_an_event(hookline: Running, receiver: Receiver) -> None:
+    """It is not listed, not found, not recovered into another webhook, and cannot be retried
+    (the forging hole: a test of a real type used to be a real event to everything else)."""
+    tenant, hook = await webhook_for(hookline.api, receiver, "/hooks")
+    _, other = await webhook_for(hookline.api, receiver, "/other", tenant=tenant)
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    result = await hookline.api.webhooks.test(hook.id, event_type="order.filled", data={"price": 1})
+    assert result.status == "success"
+    assert (await hookline.api.events.list()).data == []
+    assert (await hookline.api.events.list(tenant_id=tenant.id)).data == []
+    with pytest.raises(HooklineAPIError) as missing:
+        await hookline.api.events.get(result.event_id)
+    assert missing.value.status == 404
+    await hookline.api.webhooks.update(other.id, is_active=False)
+    await hookline.api.webhooks.update(other.id, is_active=True)
+    for webhook_id in (hook.id, other.id):
+        recovered = await hookline.api.webhooks.recover(webhook_id, since=since)
+        assert (recovered.requeued, recovered.created) == (0, 0)
+    assert receiver.at("/other") == []
+    assert len(receiver.at("/hooks")) == 1
+
+
+async def test_a_test_send_passes_the_rules_a_real_send_passes(
+    hookline: Running, receiver: Receiver
+) -> None:
+    _, hook = await webhook_for(hookline.api, receiver, "/hooks")
+    schema = {"type": "object", "required": ["symbol"]}
+    await hookline.api.event_types.create("price.above", schema=schema)
+    with pytest.raises(HooklineAPIError, match="symbol") as off_schema:
+        await hookline.api.webhooks.test(hook.id, event_type="price.above", data={"p": 1})
+    assert off_schema.value.status == 422
+    limit = hookline.node.settings.max_payload_bytes
+    with pytest.raises(HooklineAPIError, match="HOOKLINE_MAX_PAYLOAD_BYTES") as too_big:
+        await hookline.api.webhooks.test(hook.id, data={"blob": "x" * limit})
+    assert too_big.value.status == 413
+    assert receiver.at("/hooks") == []
 
 
 async def test_the_delivery_log_filters_and_shows_every_attempt(
@@ -221,7 +265,10 @@ async def test_stats_report_health(hookline: Running, receiver: Receiver) -> Non
         await settled(hookline.api, sent.id)
     failing = await hookline.api.events.send("order.filled", {"n": 9}, tenant_id=tenant.id)
     await receiver.wait_for(6, "/hooks")
-    await asyncio.sleep(0.2)
+    deadline = time.monotonic() + 10
+    while (await hookline.api.webhooks.stats(hook.id)).last_24h.attempts < 6:  # all recorded
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
 
     stats = await hookline.api.webhooks.stats(hook.id)
     assert (stats.success_count, stats.failure_count, stats.consecutive_failures) == (3, 3, 3)
@@ -271,10 +318,19 @@ async def test_lifting_a_rate_limit_releases_what_waits(
     hookline: Running, receiver: Receiver
 ) -> None:
     tenant, hook = await webhook_for(hookline.api, receiver, "/paced", rate_limit_per_minute=1)
-    for n in range(3):
+    sent = [
         await hookline.api.events.send("order.filled", {"n": n}, tenant_id=tenant.id)
+        for n in range(3)
+    ]
     await receiver.wait_for(1, "/paced")
-    await asyncio.sleep(0.3)
-    assert len(receiver.at("/paced")) == 1  # the next one would wait a minute
+    deadline = time.monotonic() + 10
+    while True:  # the other two hold their slots, a minute apart
+        waiting = [(await hookline.api.events.deliveries(e.id)).data[0] for e in sent[1:]]
+        slots = [d.next_attempt_at.timestamp() for d in waiting if d.next_attempt_at]
+        if len(slots) == 2 and min(slots) > hookline.clock() + 30:
+            break
+        assert time.monotonic() < deadline, waiting
+        await asyncio.sleep(0.02)
+    assert len(receiver.at("/paced")) == 1
     await hookline.api.webhooks.update(hook.id, rate_limit_per_minute=None)
     await receiver.wait_for(3, "/paced", timeout=5)

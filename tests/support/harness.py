@@ -22,6 +22,7 @@ from hookline.api import create_app
 from hookline.client import AsyncClient
 from hookline.config import Settings
 from hookline.node import Hookline
+from tests.support.clock import ShiftedClock
 from tests.support.receiver import Receiver
 
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
@@ -49,15 +50,24 @@ class Running:
     base_url: str
     client: httpx.AsyncClient  # raw HTTP, authenticated with the admin key
     api: AsyncClient  # the typed client, authenticated with the admin key
+    clock: ShiftedClock  # the node's clock
 
     def client_for(self, key: str) -> AsyncClient:
         return AsyncClient(self.base_url, key)
 
+    def advance(self, seconds: float) -> None:
+        """Move hookline's clock forward, and let the worker see what became due."""
+        self.clock.advance(seconds)
+        if self.node.worker is not None:
+            self.node.worker.wake()
+
 
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[Running]:
-    """hookline's API and worker in this process, on a real loopback port."""
-    node = Hookline(settings)
+    """hookline's API and worker in this process, on a real loopback port, on a clock the test
+    can move (`Running.advance`)."""
+    clock = ShiftedClock()
+    node = Hookline(settings, clock=clock)
     config = uvicorn.Config(
         create_app(node), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
     )
@@ -75,7 +85,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
             httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10) as client,
             AsyncClient(base_url, ADMIN_KEY, timeout=10) as typed,
         ):
-            yield Running(node, base_url, client, typed)
+            yield Running(node, base_url, client, typed, clock)
     finally:
         server.should_exit = True
         await task

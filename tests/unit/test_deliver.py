@@ -1,15 +1,21 @@
+from __future__ import annotations
+
 from hookline import signing
 from hookline.deliver import (
     Finished,
     Job,
+    Skipped,
     Target,
     attempt_error,
+    attempt_record,
     build_request,
-    finish_row,
+    next_state,
+    skipped_state,
     tallies,
 )
-from hookline.models import Trigger
-from hookline.schedule import Delivered, Disable, GiveUp, Retry
+from hookline.models import DeliveryStatus, Trigger
+from hookline.records import DeliveryUpdate
+from hookline.schedule import Decision, Delivered, Disable, GiveUp, Retry
 from hookline.transport import Failure, Response
 
 SECRET = signing.generate_secret()
@@ -32,6 +38,7 @@ def job(number: int = 1, webhook: str = "wh_1", keys: tuple[bytes, ...] | None =
         ),
         number=number,
         trigger=Trigger.SCHEDULED,
+        tenant_id="ten_1",
     )
 
 
@@ -66,26 +73,61 @@ def test_errors_are_described_per_outcome() -> None:
     )
 
 
-def finished(decision, result=None, number=1, webhook="wh_1", ended=100.0) -> Finished:  # type: ignore[no-untyped-def]
+def finished(
+    decision: Decision,
+    result: Response | Failure | None = None,
+    number: int = 1,
+    webhook: str = "wh_1",
+    ended: float = 100.0,
+) -> Finished:
     return Finished(job(number, webhook), ended - 1, ended, result or ok(), decision)
 
 
-def test_finish_rows_follow_the_decision() -> None:
-    assert finish_row(finished(Delivered()))["b_status"] == "succeeded"
-    retry = finish_row(finished(Retry(at=160.0), ok(500)))
-    assert (retry["b_status"], retry["b_next"], retry["b_finished"]) == ("pending", 160.0, None)
-    gave_up = finish_row(finished(GiveUp("no success after 3 attempts"), ok(500), number=3))
-    assert gave_up["b_status"] == "failed"
-    assert gave_up["b_error"] == "no success after 3 attempts; last error: HTTP 500"
-    assert gave_up["b_attempts"] == 3
-    gone = finish_row(finished(Disable("410 Gone"), ok(410)))
-    assert (gone["b_status"], gone["b_code"]) == ("failed", 410)
+def test_the_next_state_follows_the_decision() -> None:
+    assert next_state(finished(Delivered())).status == DeliveryStatus.SUCCEEDED
+    retry = next_state(finished(Retry(at=160.0), ok(500)))
+    assert (retry.status, retry.next_attempt_at, retry.finished_at) == ("pending", 160.0, None)
+    gave_up = next_state(finished(GiveUp("no success after 3 attempts"), ok(500), number=3))
+    assert gave_up.status == DeliveryStatus.FAILED
+    assert gave_up.last_error == "no success after 3 attempts; last error: HTTP 500"
+    assert gave_up.attempt_count == 3
+    gone = next_state(finished(Disable("410 Gone"), ok(410)))
+    assert (gone.status, gone.last_status_code) == ("failed", 410)
+    assert gone.token == "lease_1"
+
+
+def test_a_skipped_delivery_is_cancelled_with_its_reason() -> None:
+    assert skipped_state(Skipped("dlv_1", "lease_1", "event no longer stored"), 50.0) == (
+        DeliveryUpdate(
+            id="dlv_1",
+            token="lease_1",
+            status=DeliveryStatus.CANCELLED,
+            attempt_count=0,
+            next_attempt_at=None,
+            last_status_code=None,
+            last_error="event no longer stored",
+            finished_at=50.0,
+        )
+    )
+
+
+def test_the_attempt_record_keeps_what_the_receiver_said() -> None:
+    answered = attempt_record(finished(Retry(1), ok(503), number=2))
+    assert (answered.delivery_id, answered.webhook_id, answered.number) == ("dlv_wh_1_2", "wh_1", 2)
+    assert (answered.status_code, answered.response_body, answered.error) == (
+        503,
+        "fine",
+        "HTTP 503",
+    )
+    assert (answered.trigger, answered.created_at) == (Trigger.SCHEDULED, 99.0)
+    silent = attempt_record(finished(Retry(1), Failure("connection refused", 3)))
+    assert (silent.status_code, silent.response_body, silent.latency_ms) == (None, "", 3)
 
 
 def test_tallies_count_per_webhook_and_restart_the_streak_after_a_success() -> None:
-    rows = {
-        r["b_id"]: r
-        for r in tallies(
+    found = {
+        t.webhook_id: t
+        for t in tallies(
             [
                 finished(Retry(1), ok(500), webhook="wh_a", ended=1.0),
                 finished(Delivered(), webhook="wh_a", ended=2.0),
@@ -95,8 +137,8 @@ def test_tallies_count_per_webhook_and_restart_the_streak_after_a_success() -> N
             ]
         )
     }
-    a, b = rows["wh_a"], rows["wh_b"]
-    assert (a["b_successes"], a["b_failures"]) == (1, 3)
-    assert (a["b_reset"], a["b_streak"], a["b_since"]) == (True, 2, 3.0)
-    assert (a["b_last"], a["b_last_success"], a["b_last_failure"]) == (4.0, 2.0, 4.0)
-    assert (b["b_reset"], b["b_streak"], b["b_since"]) == (False, 1, 5.0)
+    a, b = found["wh_a"], found["wh_b"]
+    assert (a.successes, a.failures) == (1, 3)
+    assert (a.reset, a.streak, a.failing_since) == (True, 2, 3.0)
+    assert (a.last_at, a.last_success_at, a.last_failure_at) == (4.0, 2.0, 4.0)
+    assert (b.reset, b.streak, b.failing_since) == (False, 1, 5.0)

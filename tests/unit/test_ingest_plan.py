@@ -1,6 +1,7 @@
 from hookline.errors import Conflict, NotFound
-from hookline.ingest import Replay, Route, Submission, plan_batch, scoped_key
+from hookline.ingest import Plan, Replay, Submission, plan_batch, scoped_key
 from hookline.models import SentEvent
+from hookline.records import NewEvent, Route
 
 ACME, GLOBEX = "ten_acme", "ten_globex"
 TENANTS = {ACME: ACME, "acme-uid": ACME, GLOBEX: GLOBEX}
@@ -19,19 +20,18 @@ def sub(
     request_hash: str | None = None,
 ) -> Submission:
     return Submission(
-        event_id=event_id,
-        type=event_type,
+        event=NewEvent(
+            id=event_id, tenant_id=None, type=event_type, payload="{}", created_at=1000.0
+        ),
         tenant_ref=tenant,
         envelope={"id": event_id, "type": event_type, "data": {}},
-        payload="{}",
-        created_at=1000.0,
         idempotency_key=key,
         request_hash=request_hash,
     )
 
 
-def delivered_to(plan, event_id: str) -> set[str]:  # type: ignore[no-untyped-def]
-    return {d["webhook_id"] for d in plan.deliveries if d["event_id"] == event_id}
+def delivered_to(plan: Plan, event_id: str) -> set[str]:
+    return {d.webhook_id for d in plan.deliveries if d.event_id == event_id}
 
 
 def test_an_event_goes_to_its_tenants_subscribed_webhooks_only() -> None:
@@ -50,13 +50,13 @@ def test_an_empty_subscription_receives_every_type() -> None:
 def test_a_broadcast_reaches_every_tenant() -> None:
     plan = plan_batch([sub("evt_1", tenant=None)], tenants=TENANTS, routes=ROUTES, earlier={})
     assert delivered_to(plan, "evt_1") == {"wh_acme_orders", "wh_acme_all", "wh_globex_orders"}
-    assert {d["tenant_id"] for d in plan.deliveries} == {ACME, GLOBEX}
-    assert plan.events[0]["tenant_id"] is None
+    assert {d.tenant_id for d in plan.deliveries} == {ACME, GLOBEX}
+    assert plan.events[0].tenant_id is None
 
 
 def test_a_tenant_may_be_named_by_uid() -> None:
     plan = plan_batch([sub("evt_1", tenant="acme-uid")], tenants=TENANTS, routes=ROUTES, earlier={})
-    assert plan.events[0]["tenant_id"] == ACME
+    assert plan.events[0].tenant_id == ACME
 
 
 def test_an_unknown_tenant_fails_alone_and_writes_nothing() -> None:
@@ -68,7 +68,7 @@ def test_an_unknown_tenant_fails_alone_and_writes_nothing() -> None:
     )
     assert isinstance(plan.results[0], NotFound)
     assert "ten_nobody" in str(plan.results[0])
-    assert [e["id"] for e in plan.events] == ["evt_2"]
+    assert [e.id for e in plan.events] == ["evt_2"]
     assert delivered_to(plan, "evt_1") == set()
 
 
@@ -76,7 +76,7 @@ def test_an_event_no_webhook_wants_is_still_stored() -> None:
     plan = plan_batch(
         [sub("evt_1", tenant=GLOBEX, event_type="x.y")], tenants=TENANTS, routes=ROUTES, earlier={}
     )
-    assert [e["id"] for e in plan.events] == ["evt_1"]
+    assert [e.id for e in plan.events] == ["evt_1"]
     assert plan.deliveries == []
 
 
@@ -87,7 +87,7 @@ def test_a_repeated_key_in_one_batch_replays_the_first_event() -> None:
         routes=ROUTES,
         earlier={},
     )
-    assert [e["id"] for e in plan.events] == ["evt_1"]
+    assert [e.id for e in plan.events] == ["evt_1"]
     replay = plan.results[1]
     assert isinstance(replay, Replay)
     assert replay.event.id == "evt_1"
@@ -132,6 +132,6 @@ def test_keys_are_scoped_per_tenant() -> None:
         routes=ROUTES,
         earlier={},
     )
-    assert [e["id"] for e in plan.events] == ["evt_1", "evt_2", "evt_3"]
-    assert plan.events[0]["idempotency_key"] == "ten_acme:k"
-    assert plan.events[2]["idempotency_key"] == "*:k"
+    assert [e.id for e in plan.events] == ["evt_1", "evt_2", "evt_3"]
+    assert plan.events[0].idempotency_key == "ten_acme:k"
+    assert plan.events[2].idempotency_key == "*:k"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hookline.catalog import EventCatalog
+from hookline.clock import Clock, system_clock
 from hookline.ingest import Ingestor
 from hookline.service.deliveries import Deliveries
 from hookline.service.event_types import EventTypes
@@ -37,17 +38,28 @@ class Service:
         vault: Vault,
         on_requeue: Callable[[], None],
         on_keys_revoked: Callable[[], None],
+        in_flight_ceiling: int,
+        clock: Clock = system_clock,
     ) -> None:
         """`on_keys_revoked` runs once API keys stopped being valid (a key revoked, a tenant
         deleted): the authenticator drops what it cached."""
-        self.tenants = Tenants(db, on_delete=on_keys_revoked)
-        self.keys = Keys(db, on_revoke=on_keys_revoked)
-        self.event_types = EventTypes(db, catalog)
-        self.webhooks = Webhooks(db, catalog, policy, transport, vault)
+        self.tenants = Tenants(db, clock, on_delete=on_keys_revoked)
+        self.keys = Keys(db, clock, on_revoke=on_keys_revoked)
+        self.event_types = EventTypes(db, catalog, clock)
+        self.webhooks = Webhooks(
+            db,
+            catalog,
+            policy,
+            transport,
+            vault,
+            ingestor,
+            in_flight_ceiling=in_flight_ceiling,
+            clock=clock,
+        )
         self.events = Events(db, ingestor)
-        self.deliveries = Deliveries(db, on_requeue=on_requeue)
-        self.stats = Stats(db)
-        self.operator = Operator(db, vault)
+        self.deliveries = Deliveries(db, on_requeue=on_requeue, clock=clock)
+        self.stats = Stats(db, clock)
+        self.operator = Operator(db, vault, clock)
 
 
 __all__ = ["Service"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypeVar
@@ -29,10 +28,6 @@ def clamp_limit(limit: int | None) -> int:
     if limit is None:
         return DEFAULT_LIMIT
     return max(1, min(limit, MAX_LIMIT))
-
-
-def now() -> float:
-    return time.time()
 
 
 async def resolve_tenant(conn: AsyncConnection, ref: str) -> str:

@@ -3,13 +3,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hookline import fanout
+from hookline.clock import Clock, system_clock
 from hookline.errors import Conflict
-from hookline.ingest import Route
 from hookline.models import (
-    TEST_EVENT_TYPE,
     Attempt,
     Delivery,
     DeliveryStatus,
@@ -17,9 +16,10 @@ from hookline.models import (
     Page,
     Recovery,
     RecoveryResult,
+    Trigger,
     Webhook,
 )
-from hookline.service.common import clamp_limit, found, now
+from hookline.service.common import clamp_limit, found
 from hookline.store import Database
 from hookline.store import attempts as attempt_rows
 from hookline.store import deliveries as delivery_rows
@@ -38,8 +38,11 @@ def _refuse_if_disabled(webhook: Webhook) -> None:
 
 
 class Deliveries:
-    def __init__(self, db: Database, *, on_requeue: Callable[[], None]) -> None:
+    def __init__(
+        self, db: Database, *, on_requeue: Callable[[], None], clock: Clock = system_clock
+    ) -> None:
         self._db = db
+        self._clock = clock
         self._on_requeue = on_requeue
 
     async def get(self, delivery_id: str, *, tenant: str | None) -> Delivery:
@@ -103,8 +106,15 @@ class Deliveries:
         async with self._db.write() as conn:
             current = await delivery_rows.get(conn, delivery_id, tenant_id=tenant)
             current = found(current, "delivery", delivery_id)
+            if current.trigger == Trigger.TEST:
+                raise Conflict(
+                    f"delivery {delivery_id!r} was a test send, which goes once; send another "
+                    "test (POST /api/v1/webhooks/{id}/test) instead"
+                )
             _refuse_if_disabled(await _webhook(conn, current.webhook_id, None))
-            delivery = await delivery_rows.retry_now(conn, delivery_id, tenant_id=tenant, now=now())
+            delivery = await delivery_rows.retry_now(
+                conn, delivery_id, tenant_id=tenant, now=self._clock()
+            )
         self._on_requeue()
         return found(delivery, "delivery", delivery_id)
 
@@ -114,15 +124,15 @@ class Deliveries:
         """Everything a webhook should have received in a time range and did not: its failed
         and cancelled deliveries get one more attempt, and matching events it never got a
         delivery for (while it was disabled, say) get one."""
-        until = spec.until or datetime.now(UTC)
+        until = spec.until or datetime.fromtimestamp(self._clock(), UTC)
         async with self._db.write() as conn:
             webhook = await _webhook(conn, webhook_id, tenant)
             _refuse_if_disabled(webhook)
+            route = found(await webhook_rows.route(conn, webhook_id), "webhook", webhook_id)
             since = max(spec.since, webhook.created_at)
             requeued = await delivery_rows.requeue_finished(
-                conn, webhook_id, since=since, until=until, now=now()
+                conn, webhook_id, since=since, until=until, now=self._clock()
             )
-        route = Route(webhook.id, webhook.tenant_id, frozenset(webhook.event_types), webhook.filter)
         created, after = 0, ""
         while True:  # in chunks, so ingest is never held up for long
             async with self._db.write() as conn:
@@ -135,15 +145,14 @@ class Deliveries:
                     after=after,
                     limit=RECOVER_CHUNK,
                 )
-                at = now()
-                rows = [
-                    route.delivery(event.id, event.type, at)
+                at = self._clock()
+                missed = [
+                    fanout.delivery(route, event.id, event.type, at)
                     for event in events
-                    if event.type != TEST_EVENT_TYPE
-                    and route.matches(event.type, None, orjson.loads(event.payload))
+                    if route.matches(event.type, None, event.envelope)
                 ]
-                await delivery_rows.insert_many(conn, rows)
-            created += len(rows)
+                await delivery_rows.insert_many(conn, missed)
+            created += len(missed)
             if len(events) < RECOVER_CHUNK:
                 break
             after = events[-1].id

@@ -2,22 +2,24 @@ from __future__ import annotations
 
 from hookline import schemas
 from hookline.catalog import EventCatalog
+from hookline.clock import Clock, system_clock
 from hookline.errors import InvalidInput
 from hookline.models import EventType, EventTypeCreate, EventTypeUpdate, Page
-from hookline.service.common import clamp_limit, conflict_on_duplicate, found, now
+from hookline.service.common import clamp_limit, conflict_on_duplicate, found
 from hookline.store import Database
 from hookline.store import event_types as event_type_rows
 
 
 class EventTypes:
-    def __init__(self, db: Database, catalog: EventCatalog) -> None:
+    def __init__(self, db: Database, catalog: EventCatalog, clock: Clock = system_clock) -> None:
         self._db = db
+        self._clock = clock
         self._catalog = catalog
 
     async def create(self, spec: EventTypeCreate) -> EventType:
         if spec.json_schema is not None:
             schemas.compile_schema(spec.json_schema)
-        at = now()
+        at = self._clock()
         taken = f"event type {spec.name!r} already exists"
         async with conflict_on_duplicate(taken), self._db.write() as conn:
             created = await event_type_rows.insert_one(
@@ -68,7 +70,7 @@ class EventTypes:
         return await self._change(name, {"archived": True})
 
     async def _change(self, name: str, values: dict[str, object]) -> EventType:
-        values["updated_at"] = now()
+        values["updated_at"] = self._clock()
         async with self._db.write() as conn:
             updated = await event_type_rows.update_one(conn, name, values)
         self._catalog.invalidate()

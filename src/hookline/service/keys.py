@@ -3,23 +3,27 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hookline import auth, ids
+from hookline.clock import Clock, system_clock
 from hookline.models import ApiKey, ApiKeyCreate, CreatedApiKey, Page
-from hookline.service.common import clamp_limit, found, now, resolve_tenant
+from hookline.service.common import clamp_limit, found, resolve_tenant
 from hookline.store import Database
 from hookline.store import keys as key_rows
 
 
 class Keys:
-    def __init__(self, db: Database, *, on_revoke: Callable[[], None]) -> None:
+    def __init__(
+        self, db: Database, clock: Clock = system_clock, *, on_revoke: Callable[[], None]
+    ) -> None:
         """`on_revoke` runs after a key is revoked (the authenticator forgets cached keys)."""
         self._db = db
+        self._clock = clock
         self._on_revoke = on_revoke
 
     async def create(self, spec: ApiKeyCreate, *, tenant: str | None) -> CreatedApiKey:
         """A new key for one tenant (by id or uid), or an admin key (tenant None). The key is
         shown once."""
         new = auth.generate_key()
-        at = now()
+        at = self._clock()
         async with self._db.write() as conn:
             tenant_id = None if tenant is None else await resolve_tenant(conn, tenant)
             record = await key_rows.insert_one(
@@ -53,7 +57,7 @@ class Keys:
 
     async def revoke(self, key_id: str, *, tenant_id: str | None) -> None:
         async with self._db.write() as conn:
-            revoked = await key_rows.revoke(conn, key_id, tenant_id=tenant_id, now=now())
+            revoked = await key_rows.revoke(conn, key_id, tenant_id=tenant_id, now=self._clock())
         if not revoked:
             found(None, "active API key", key_id)
         self._on_revoke()

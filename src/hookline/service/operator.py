@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import IntegrityError
 
 from hookline import ids, notices, signing
+from hookline.clock import Clock, system_clock
 from hookline.errors import ConfigurationError
-from hookline.service.common import now
 from hookline.store import Database
 from hookline.store import tenants as tenant_rows
 from hookline.store import webhooks as webhook_rows
@@ -19,8 +19,9 @@ OPERATOR_NAME = "hookline operator notices"
 
 
 class Operator:
-    def __init__(self, db: Database, vault: Vault) -> None:
+    def __init__(self, db: Database, vault: Vault, clock: Clock = system_clock) -> None:
         self._db = db
+        self._clock = clock
         self._vault = vault
 
     async def ensure(self, url: str | None, secret: str | None) -> str | None:
@@ -38,7 +39,7 @@ class Operator:
         tenant_id = await self._tenant()
         if url is None:
             return None
-        at = now()
+        at = self._clock()
         async with self._db.write() as conn:
             existing = await webhook_rows.page(conn, tenant_id=tenant_id, limit=1, cursor=None)
             if existing.data:
@@ -70,7 +71,7 @@ class Operator:
             found = await notices.operator_tenant(conn)
         if found is not None:
             return found
-        at = now()
+        at = self._clock()
         try:
             async with self._db.write() as conn:
                 await tenant_rows.insert_one(

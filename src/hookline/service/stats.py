@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-import time
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hookline.clock import Clock, system_clock
 from hookline.models import WebhookStats, WindowStats
 from hookline.service.common import found
 from hookline.store import Database
@@ -48,11 +48,12 @@ async def _window(conn: AsyncConnection, webhook_id: str, since: float) -> Windo
 
 
 class Stats:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock = system_clock) -> None:
         self._db = db
+        self._clock = clock
 
     async def for_webhook(self, webhook_id: str, *, tenant: str | None) -> WebhookStats:
-        now = time.time()
+        now = self._clock()
         async with self._db.read() as conn:
             health = await webhook_rows.health(conn, webhook_id, tenant_id=tenant)
             row = found(health, "webhook", webhook_id)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hookline import ids
+from hookline.clock import Clock, system_clock
 from hookline.errors import InvalidInput
 from hookline.models import Page, Tenant, TenantCreate, TenantUpdate
 from hookline.notices import RESERVED_UID_PREFIX
@@ -10,7 +11,6 @@ from hookline.service.common import (
     clamp_limit,
     conflict_on_duplicate,
     found,
-    now,
     resolve_tenant,
 )
 from hookline.store import Database
@@ -18,15 +18,18 @@ from hookline.store import tenants as tenant_rows
 
 
 class Tenants:
-    def __init__(self, db: Database, *, on_delete: Callable[[], None]) -> None:
+    def __init__(
+        self, db: Database, clock: Clock = system_clock, *, on_delete: Callable[[], None]
+    ) -> None:
         """`on_delete` runs after a tenant (with its keys) is deleted: the authenticator forgets
         cached keys."""
         self._db = db
+        self._clock = clock
         self._on_delete = on_delete
 
     async def create(self, spec: TenantCreate) -> Tenant:
         _check_uid(spec.uid)
-        at = now()
+        at = self._clock()
         taken = f"a tenant with uid {spec.uid!r} already exists"
         async with conflict_on_duplicate(taken), self._db.write() as conn:
             return await tenant_rows.insert_one(
@@ -62,7 +65,7 @@ class Tenants:
             del values["name"]
         if "max_webhooks" in values and values["max_webhooks"] is None:
             del values["max_webhooks"]
-        values["updated_at"] = now()
+        values["updated_at"] = self._clock()
         taken = f"a tenant with uid {spec.uid!r} already exists"
         async with conflict_on_duplicate(taken), self._db.write() as conn:
             updated = await tenant_rows.update_one(conn, await resolve_tenant(conn, ref), values)

@@ -1,15 +1,19 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
-from hookline import filters, ids, signing
+from hookline import fanout, filters, ids, signing
 from hookline.catalog import EventCatalog
-from hookline.deliver import Job, Target, attempt, attempt_error, attempt_row
+from hookline.circuit import State
+from hookline.clock import Clock, system_clock
+from hookline.deliver import Job, Target, attempt, attempt_error, attempt_record
 from hookline.errors import Forbidden, InvalidInput
-from hookline.ingest import make_envelope
+from hookline.ingest import Ingestor
 from hookline.models import (
     TEST_EVENT_TYPE,
+    DeliveryStatus,
     Page,
     SecretRotation,
     Trigger,
@@ -20,8 +24,9 @@ from hookline.models import (
     WebhookUpdate,
     WebhookWithSecret,
 )
+from hookline.records import Route
 from hookline.schedule import Delivered, RetryPolicy
-from hookline.service.common import clamp_limit, found, now, resolve_tenant
+from hookline.service.common import clamp_limit, found, resolve_tenant
 from hookline.ssrf import NetworkPolicy, check_url
 from hookline.store import Database
 from hookline.store import attempts as attempt_rows
@@ -95,12 +100,29 @@ class Webhooks:
         policy: NetworkPolicy,
         transport: Transport,
         vault: Vault,
+        ingestor: Ingestor,
+        *,
+        in_flight_ceiling: int,
+        clock: Clock = system_clock,
     ) -> None:
         self._db = db
         self._catalog = catalog
         self._policy = policy
         self._transport = transport
         self._vault = vault
+        self._ingestor = ingestor
+        self._ceiling = in_flight_ceiling
+        self._clock = clock
+
+    def _check_max_in_flight(self, value: int | None) -> int | None:
+        if value is not None and value > self._ceiling:
+            raise InvalidInput(
+                f"max_in_flight: at most {self._ceiling} requests at once on this installation "
+                "(HOOKLINE_MAX_IN_FLIGHT_CEILING), so one webhook cannot take every delivery "
+                f"slot; got {value}",
+                loc=["body", "max_in_flight"],
+            )
+        return value
 
     async def _check_event_types(self, names: list[str]) -> list[str]:
         unknown = [name for name in names if await self._catalog.get(name) is None]
@@ -124,7 +146,8 @@ class Webhooks:
         headers = check_headers(spec.headers)
         payload_filter = None if spec.filter is None else filters.validate(spec.filter)
         secret = self._check_secret(spec.secret)
-        at = now()
+        max_in_flight = self._check_max_in_flight(spec.max_in_flight)
+        at = self._clock()
         async with self._db.write() as conn:
             tenant_id = await resolve_tenant(conn, tenant_id)
             owner = found(await tenant_rows.get(conn, tenant_id), "tenant", tenant_id)
@@ -149,7 +172,7 @@ class Webhooks:
                     "secret": self._vault.seal(secret),
                     "is_active": spec.is_active,
                     "rate_limit_per_minute": spec.rate_limit_per_minute,
-                    "max_in_flight": spec.max_in_flight,
+                    "max_in_flight": max_in_flight,
                     "created_at": at,
                     "updated_at": at,
                 },
@@ -182,16 +205,18 @@ class Webhooks:
             values["headers"] = check_headers(values["headers"])
         if values.get("filter") is not None:
             values["filter"] = filters.validate(values["filter"])
+        if "max_in_flight" in values:
+            values["max_in_flight"] = self._check_max_in_flight(values["max_in_flight"])
         if values.get("is_active") is True:  # re-enabled: a fresh start
             values |= {
                 "disabled_reason": None,
                 "disabled_at": None,
                 "consecutive_failures": 0,
                 "failing_since": None,
-                "circuit_state": "closed",
+                "circuit_state": State.CLOSED.value,
                 "circuit_retry_at": None,
             }
-        at = now()
+        at = self._clock()
         values["updated_at"] = at
         async with self._db.write() as conn:
             updated = found(
@@ -213,7 +238,7 @@ class Webhooks:
         """A new secret; the old one keeps signing too for `grace_seconds`, so receivers can
         switch over without rejecting a request."""
         secret = self._check_secret(spec.secret)
-        at = now()
+        at = self._clock()
         async with self._db.write() as conn:
             current = await webhook_rows.targets(conn, {webhook_id}, tenant_id=tenant)
             row = found(current.get(webhook_id), "webhook", webhook_id)
@@ -236,9 +261,11 @@ class Webhooks:
     async def send_test(
         self, webhook_id: str, spec: WebhookTest, *, tenant: str | None
     ) -> WebhookTestResult:
-        """Send one signed test event now and report what the receiver answered. The attempt is
-        recorded (trigger `test`) but is never retried and does not count towards the webhook's
-        health."""
+        """Send one signed test event now and report what the receiver answered. It passes the
+        rules a real send passes (the catalog, the type's schema, the size limit) and goes once:
+        it is recorded as a test attempt in the webhook's delivery log, never retried, never
+        counted towards the webhook's health, and never listed, recovered or replayed as an
+        event."""
         event_type = TEST_EVENT_TYPE
         data: dict[str, Any] = {
             "test": True,
@@ -247,70 +274,54 @@ class Webhooks:
         }
         if spec.event_type is not None:
             event_type, data = spec.event_type, spec.data or {}
-            await self._catalog.check(event_type, data)
         elif spec.data is not None:
             data = spec.data
-        at = now()
         async with self._db.read() as conn:
-            rows = await webhook_rows.targets(conn, {webhook_id}, tenant_id=tenant)
-        row = found(rows.get(webhook_id), "webhook", webhook_id)
-        event_id = ids.new_id(ids.EVENT, at)
-        _, payload = make_envelope(event_id, event_type, data, at)
+            sealed = (await webhook_rows.targets(conn, {webhook_id}, tenant_id=tenant)).get(
+                webhook_id
+            )
+        sealed = found(sealed, "webhook", webhook_id)
+        event, _ = await self._ingestor.prepare(event_type, data, test=True)
+        event = replace(event, tenant_id=sealed.tenant_id)
+        route = Route(sealed.id, sealed.tenant_id, frozenset())
+        queued = fanout.delivery(route, event.id, event.type, event.created_at)
         job = Job(
-            delivery_id=ids.new_id(ids.DELIVERY, at),
+            delivery_id=queued.id,
             lease_token="test",
-            event_id=event_id,
-            event_type=event_type,
-            payload=payload.decode(),
-            target=Target.from_row(row, at, self._vault),
+            event_id=event.id,
+            event_type=event.type,
+            payload=event.payload,
+            target=Target.open(sealed, event.created_at, self._vault),
             number=1,
             trigger=Trigger.TEST,
+            tenant_id=sealed.tenant_id,
         )
-        done = await attempt(job, self._transport, ONE_SHOT)
+        done = await attempt(job, self._transport, ONE_SHOT, clock=self._clock)
         succeeded = isinstance(done.decision, Delivered)
         status_code = done.result.status_code if isinstance(done.result, Response) else None
         error = attempt_error(done.result)
+        delivered = replace(
+            queued,
+            status=DeliveryStatus.SUCCEEDED if succeeded else DeliveryStatus.FAILED,
+            trigger=Trigger.TEST,
+            attempt_count=1,
+            next_attempt_at=None,
+            last_status_code=status_code,
+            last_error=error,
+            finished_at=done.ended_at,
+        )
         async with self._db.write() as conn:
-            await event_rows.insert_many(
-                conn,
-                [
-                    {
-                        "id": event_id,
-                        "tenant_id": row.tenant_id,
-                        "type": event_type,
-                        "payload": job.payload,
-                        "created_at": at,
-                    }
-                ],
-            )
-            await delivery_rows.insert_many(
-                conn,
-                [
-                    {
-                        "id": job.delivery_id,
-                        "event_id": event_id,
-                        "webhook_id": webhook_id,
-                        "tenant_id": row.tenant_id,
-                        "event_type": event_type,
-                        "status": "succeeded" if succeeded else "failed",
-                        "trigger": Trigger.TEST.value,
-                        "attempt_count": 1,
-                        "last_status_code": status_code,
-                        "last_error": error,
-                        "created_at": at,
-                        "finished_at": done.ended_at,
-                    }
-                ],
-            )
-            await attempt_rows.insert_many(conn, [attempt_row(done)])
+            await event_rows.insert_many(conn, [event])
+            await delivery_rows.insert_many(conn, [delivered])
+            await attempt_rows.insert_many(conn, [attempt_record(done)])
         return WebhookTestResult(
             status="success" if succeeded else "failure",
             status_code=status_code,
             latency_ms=done.result.latency_ms,
             response_body=done.result.body if isinstance(done.result, Response) else "",
             error=error,
-            event_id=event_id,
-            delivery_id=job.delivery_id,
+            event_id=event.id,
+            delivery_id=queued.id,
         )
 
     async def reseal_secrets(self) -> int:

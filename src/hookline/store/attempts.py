@@ -6,8 +6,9 @@ from sqlalchemy import Integer, case, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.models import Attempt, Page, Trigger
+from hookline.records import NewAttempt
 from hookline.store.pages import fetch_page
-from hookline.store.schema import AnyRow, attempts
+from hookline.store.schema import AnyRow, attempts, values
 
 RECORD_COLUMNS = tuple(attempts.c[name] for name in Attempt.model_fields)
 
@@ -16,9 +17,9 @@ def _attempt(row: AnyRow) -> Attempt:
     return Attempt.model_validate(dict(row._mapping))
 
 
-async def insert_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await conn.execute(insert(attempts), rows)
+async def insert_many(conn: AsyncConnection, new: list[NewAttempt]) -> None:
+    if new:
+        await conn.execute(insert(attempts), [values(a) for a in new])
 
 
 async def page_for_delivery(

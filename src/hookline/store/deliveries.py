@@ -9,9 +9,10 @@ from sqlalchemy import Integer, Text, bindparam, func, insert, or_, select, upda
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.models import Delivery, DeliveryStatus, Page, Trigger
+from hookline.records import Claim, DeliveryUpdate, NewDelivery
 from hookline.store.notify import announce
 from hookline.store.pages import fetch_page
-from hookline.store.schema import AnyRow, Timestamp, deliveries
+from hookline.store.schema import AnyRow, Timestamp, deliveries, values
 
 RECORD_COLUMNS = tuple(deliveries.c[name] for name in Delivery.model_fields)
 PENDING = DeliveryStatus.PENDING.value
@@ -21,10 +22,11 @@ def _delivery(row: AnyRow) -> Delivery:
     return Delivery.model_validate(dict(row._mapping))
 
 
-async def insert_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await conn.execute(insert(deliveries), rows)
-        await announce(conn)
+async def insert_many(conn: AsyncConnection, new: list[NewDelivery]) -> None:
+    if new:
+        await conn.execute(insert(deliveries), [values(d) for d in new])
+        if any(d.status == DeliveryStatus.PENDING for d in new):
+            await announce(conn)
 
 
 async def get(conn: AsyncConnection, delivery_id: str, *, tenant_id: str | None) -> Delivery | None:
@@ -76,15 +78,22 @@ async def claim(
     limit: int,
     token: str,
     skip_locked: bool,
-) -> list[AnyRow]:
-    """Take up to `limit` due deliveries: they become invisible to other workers until the lease
-    ends, when they are due again unless `finish` ran first."""
+    skip_webhooks: frozenset[str] = frozenset(),
+    skip_tenants: frozenset[str] = frozenset(),
+) -> list[Claim]:
+    """Take up to `limit` due deliveries, oldest first, passing over those of `skip_webhooks`
+    and `skip_tenants` (the ones this worker has no room for): they become invisible to other
+    workers until the lease ends, when they are due again unless `finish` ran first."""
     due = (
         select(deliveries.c.id)
         .where(deliveries.c.status == PENDING, deliveries.c.next_attempt_at <= now)
         .order_by(deliveries.c.next_attempt_at)
         .limit(limit)
     )
+    if skip_webhooks:
+        due = due.where(deliveries.c.webhook_id.not_in(skip_webhooks))
+    if skip_tenants:
+        due = due.where(deliveries.c.tenant_id.not_in(skip_tenants))
     if skip_locked:
         due = due.with_for_update(skip_locked=True)
     stmt = (
@@ -95,23 +104,38 @@ async def claim(
             deliveries.c.id,
             deliveries.c.event_id,
             deliveries.c.webhook_id,
+            deliveries.c.tenant_id,
             deliveries.c.event_type,
             deliveries.c.attempt_count,
             deliveries.c.trigger,
             deliveries.c.throttled,
         )
     )
-    return list((await conn.execute(stmt)).all())
+    return [
+        Claim(
+            id=row.id,
+            event_id=row.event_id,
+            webhook_id=row.webhook_id,
+            tenant_id=row.tenant_id,
+            event_type=row.event_type,
+            attempt_count=row.attempt_count,
+            trigger=Trigger(row.trigger),
+            throttled=row.throttled,
+        )
+        for row in await conn.execute(stmt)
+    ]
 
 
 def _defer(reserve: bool) -> Any:
-    values: dict[str, Any] = {
+    changes: dict[str, Any] = {
         "next_attempt_at": bindparam("b_next", type_=Timestamp),
         "lease_token": None,
     }
     if reserve:
-        values["throttled"] = True
-    return update(deliveries).where(deliveries.c.id == bindparam("b_id", type_=Text)).values(values)
+        changes["throttled"] = True
+    return (
+        update(deliveries).where(deliveries.c.id == bindparam("b_id", type_=Text)).values(changes)
+    )
 
 
 _DEFER, _DEFER_RESERVED = _defer(False), _defer(True)
@@ -193,10 +217,22 @@ _FINISH = (
 )
 
 
-async def finish_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    """Write each delivery's next state; a delivery whose lease was lost is left alone.
-    Each row: b_id, b_token, b_status, b_attempts, b_next, b_code, b_error, b_finished."""
-    if rows:
+async def finish_many(conn: AsyncConnection, updates: list[DeliveryUpdate]) -> None:
+    """Write each delivery's next state; a delivery whose lease was lost is left alone."""
+    if updates:
+        rows = [
+            {
+                "b_id": u.id,
+                "b_token": u.token,
+                "b_status": u.status.value,
+                "b_attempts": u.attempt_count,
+                "b_next": u.next_attempt_at,
+                "b_code": u.last_status_code,
+                "b_error": u.last_error,
+                "b_finished": u.finished_at,
+            }
+            for u in updates
+        ]
         await conn.execute(_FINISH, rows)
 
 
@@ -208,9 +244,9 @@ async def retry_now(
     current = await get(conn, delivery_id, tenant_id=tenant_id)
     if current is None:
         return None
-    values: dict[str, Any] = {"next_attempt_at": now, "lease_token": None}
+    changes: dict[str, Any] = {"next_attempt_at": now, "lease_token": None}
     if current.status != DeliveryStatus.PENDING:
-        values |= {"status": PENDING, "trigger": Trigger.MANUAL.value, "finished_at": None}
+        changes |= {"status": PENDING, "trigger": Trigger.MANUAL.value, "finished_at": None}
     stmt = (
         update(deliveries)
         # A leased delivery is being attempted right now: leave it to finish.
@@ -218,7 +254,7 @@ async def retry_now(
             deliveries.c.id == delivery_id,
             or_(deliveries.c.status != PENDING, deliveries.c.lease_token.is_(None)),
         )
-        .values(values)
+        .values(changes)
         .returning(*RECORD_COLUMNS)
     )
     row = (await conn.execute(stmt)).one_or_none()

@@ -1,16 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import orjson
 from sqlalchemy import delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookline.models import Event, Page
+from hookline.models import DeliveryStatus, Event, Page
+from hookline.records import KeyedEvent, NewEvent, StoredEvent
 from hookline.store import tenants as tenant_rows
 from hookline.store.pages import fetch_page
-from hookline.store.schema import AnyRow, deliveries, events
+from hookline.store.schema import AnyRow, deliveries, events, values
 
 RECORD_COLUMNS = (
     events.c.id,
@@ -32,13 +32,17 @@ def to_event(row: AnyRow) -> Event:
     )
 
 
-async def insert_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await conn.execute(insert(events), rows)
+async def insert_many(conn: AsyncConnection, new: list[NewEvent]) -> None:
+    if new:
+        await conn.execute(insert(events), [values(e) for e in new])
+
+
+# Test sends are stored for their delivery log only: they are not events anyone sent.
+_REAL = events.c.test.is_(False)
 
 
 async def get(conn: AsyncConnection, event_id: str, *, tenant_id: str | None) -> Event | None:
-    stmt = select(*RECORD_COLUMNS).where(events.c.id == event_id)
+    stmt = select(*RECORD_COLUMNS).where(events.c.id == event_id, _REAL)
     if tenant_id is not None:
         stmt = stmt.where(events.c.tenant_id == tenant_id)
     row = (await conn.execute(stmt)).one_or_none()
@@ -53,7 +57,7 @@ async def page(
     limit: int,
     cursor: str | None,
 ) -> Page[Event]:
-    query = select(*RECORD_COLUMNS)
+    query = select(*RECORD_COLUMNS).where(_REAL)
     if tenant_id is not None:
         query = query.where(events.c.tenant_id == tenant_id)
     else:
@@ -65,13 +69,16 @@ async def page(
     return await fetch_page(conn, query, events.c.id, limit=limit, cursor=cursor, convert=to_event)
 
 
-async def by_idempotency_keys(conn: AsyncConnection, keys: set[str]) -> dict[str, AnyRow]:
+async def by_idempotency_keys(conn: AsyncConnection, keys: set[str]) -> dict[str, KeyedEvent]:
     if not keys:
         return {}
     stmt = select(*RECORD_COLUMNS, events.c.idempotency_key, events.c.request_hash).where(
         events.c.idempotency_key.in_(keys)
     )
-    return {row.idempotency_key: row for row in await conn.execute(stmt)}
+    return {
+        row.idempotency_key: KeyedEvent(to_event(row), row.request_hash)
+        for row in await conn.execute(stmt)
+    }
 
 
 async def release_idempotency_keys(conn: AsyncConnection, keys: set[str]) -> None:
@@ -106,15 +113,16 @@ async def missed_by(
     until: datetime,
     after: str,
     limit: int,
-) -> list[AnyRow]:
+) -> list[StoredEvent]:
     """Events of a webhook's tenant (and broadcasts) in a time range that it has no delivery
-    for, in id order from `after`: what `recover` considers sending."""
+    for, in id order from `after`: what `recover` considers sending. Never test sends."""
     delivered = exists().where(
         deliveries.c.event_id == events.c.id, deliveries.c.webhook_id == webhook_id
     )
     stmt = (
-        select(events.c.id, events.c.type, events.c.payload, events.c.created_at)
+        select(events.c.id, events.c.type, events.c.payload)
         .where(
+            _REAL,
             or_(events.c.tenant_id == tenant_id, events.c.tenant_id.is_(None)),
             events.c.created_at >= since,
             events.c.created_at < until,
@@ -124,13 +132,18 @@ async def missed_by(
         .order_by(events.c.id)
         .limit(limit)
     )
-    return list((await conn.execute(stmt)).all())
+    return [
+        StoredEvent(row.id, row.type, orjson.loads(row.payload)) for row in await conn.execute(stmt)
+    ]
 
 
 async def purge_before(conn: AsyncConnection, cutoff: float, *, limit: int) -> int:
     """Delete up to `limit` events created before `cutoff`, with their deliveries and attempts
     (by cascade), except events that still have a delivery pending."""
-    pending = exists().where(deliveries.c.event_id == events.c.id, deliveries.c.status == "pending")
+    pending = exists().where(
+        deliveries.c.event_id == events.c.id,
+        deliveries.c.status == DeliveryStatus.PENDING.value,
+    )
     oldest = (
         select(events.c.id)
         .where(events.c.created_at < cutoff, ~pending)

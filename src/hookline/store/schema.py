@@ -3,6 +3,7 @@ PostgreSQL, cheap to index and compare) and read back as an aware UTC `datetime`
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
@@ -53,6 +54,12 @@ class Timestamp(TypeDecorator[datetime]):
 def epoch(value: datetime | None) -> float | None:
     """An instant read from the store, as epoch seconds."""
     return None if value is None else value.timestamp()
+
+
+def values(record: Any) -> dict[str, Any]:
+    """A record (a dataclass from hookline.records) as the column values of its row: field names
+    are column names."""
+    return {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
 
 
 metadata = MetaData(
@@ -137,6 +144,10 @@ webhooks = Table(
     Column("last_failure_at", Timestamp, nullable=True),
     Column("circuit_state", String(16), nullable=False, server_default="closed"),
     Column("circuit_retry_at", Timestamp, nullable=True),
+    # When the operator was last told this webhook recovered / was disabled (one notice per
+    # change per hour at most: a flapping circuit must not flood the operator).
+    Column("recovered_notice_at", Timestamp, nullable=True),
+    Column("disabled_notice_at", Timestamp, nullable=True),
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     Index(None, "tenant_id", "id"),
@@ -152,6 +163,9 @@ events = Table(
     Column("payload", Text, nullable=False),
     Column("idempotency_key", String(400), nullable=True, unique=True),
     Column("request_hash", String(64), nullable=True),
+    # A test send (POST /webhooks/{id}/test): delivered once, never listed, recovered or
+    # replayed as an event.
+    Column("test", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", Timestamp, nullable=False),
     Index(None, "tenant_id", "id"),
     Index(None, "created_at"),

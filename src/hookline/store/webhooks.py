@@ -16,11 +16,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hookline.circuit import Circuit, State
 from hookline.models import DeliveryStatus, Page, Webhook
+from hookline.records import Route, SealedTarget, Tally, WebhookGate, WebhookHealth
 from hookline.store import tenants as tenant_rows
 from hookline.store.notify import announce
 from hookline.store.pages import fetch_page
-from hookline.store.schema import AnyRow, Timestamp, deliveries, webhooks
+from hookline.store.schema import AnyRow, Timestamp, deliveries, epoch, webhooks
+
+PENDING = DeliveryStatus.PENDING.value
 
 # The columns a Webhook record shows: never the secrets.
 PUBLIC = tuple(webhooks.c[name] for name in Webhook.model_fields)
@@ -85,7 +89,7 @@ async def cancel_pending(conn: AsyncConnection, webhook_id: str, reason: str, no
     """Cancel every pending delivery of a webhook that was disabled; `recover` brings them back."""
     stmt = (
         update(deliveries)
-        .where(deliveries.c.webhook_id == webhook_id, deliveries.c.status == "pending")
+        .where(deliveries.c.webhook_id == webhook_id, deliveries.c.status == PENDING)
         .values(
             status=DeliveryStatus.CANCELLED.value,
             last_error=reason,
@@ -97,7 +101,11 @@ async def cancel_pending(conn: AsyncConnection, webhook_id: str, reason: str, no
     return (await conn.execute(stmt)).rowcount
 
 
-async def routes(conn: AsyncConnection, tenant_ids: set[str], *, everyone: bool) -> list[AnyRow]:
+def _route(row: AnyRow) -> Route:
+    return Route(row.id, row.tenant_id, frozenset(row.event_types), row.filter)
+
+
+async def routes(conn: AsyncConnection, tenant_ids: set[str], *, everyone: bool) -> list[Route]:
     """Active webhooks that may receive events for these tenants (every tenant's for a
     broadcast): what fan-out matches against."""
     query = select(
@@ -107,13 +115,22 @@ async def routes(conn: AsyncConnection, tenant_ids: set[str], *, everyone: bool)
         if not tenant_ids:
             return []
         query = query.where(webhooks.c.tenant_id.in_(tenant_ids))
-    return list((await conn.execute(query)).all())
+    return [_route(row) for row in await conn.execute(query)]
+
+
+async def route(conn: AsyncConnection, webhook_id: str) -> Route | None:
+    """One webhook's route, active or not."""
+    query = select(
+        webhooks.c.id, webhooks.c.tenant_id, webhooks.c.event_types, webhooks.c.filter
+    ).where(webhooks.c.id == webhook_id)
+    row = (await conn.execute(query)).one_or_none()
+    return _route(row) if row else None
 
 
 async def targets(
     conn: AsyncConnection, webhook_ids: set[str], *, tenant_id: str | None = None
-) -> dict[str, AnyRow]:
-    """What it takes to send to these webhooks, secrets included."""
+) -> dict[str, SealedTarget]:
+    """What it takes to send to these webhooks, secrets included (still sealed)."""
     stmt = select(
         webhooks.c.id,
         webhooks.c.tenant_id,
@@ -127,7 +144,20 @@ async def targets(
     ).where(webhooks.c.id.in_(webhook_ids))
     if tenant_id is not None:
         stmt = stmt.where(webhooks.c.tenant_id == tenant_id)
-    return {row.id: row for row in await conn.execute(stmt)}
+    return {
+        row.id: SealedTarget(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            url=row.url,
+            secret=row.secret,
+            previous_secret=row.previous_secret,
+            previous_secret_expires_at=epoch(row.previous_secret_expires_at),
+            headers=dict(row.headers),
+            format=row.format,
+            is_active=row.is_active,
+        )
+        for row in await conn.execute(stmt)
+    }
 
 
 async def disable(conn: AsyncConnection, webhook_id: str, reason: str, now: float) -> None:
@@ -165,14 +195,31 @@ _TALLY = (
 )
 
 
-async def tally_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    """Add a batch of attempt results to each webhook's counters. Each row: b_id, b_successes,
-    b_failures, b_reset, b_streak, b_since, b_last, b_last_success, b_last_failure."""
-    if rows:
+async def tally_many(conn: AsyncConnection, tallies: list[Tally]) -> None:
+    """Add a batch of attempt results to each webhook's counters."""
+    if tallies:
+        rows = [
+            {
+                "b_id": t.webhook_id,
+                "b_successes": t.successes,
+                "b_failures": t.failures,
+                "b_reset": t.reset,
+                "b_streak": t.streak,
+                "b_since": t.failing_since,
+                "b_last": t.last_at,
+                "b_last_success": t.last_success_at,
+                "b_last_failure": t.last_failure_at,
+            }
+            for t in tallies
+        ]
         await conn.execute(_TALLY, rows)
 
 
-async def gates(conn: AsyncConnection, webhook_ids: set[str], *, lock: bool) -> list[AnyRow]:
+def _circuit(row: AnyRow) -> Circuit:
+    return Circuit(State(row.circuit_state), epoch(row.circuit_retry_at))
+
+
+async def gates(conn: AsyncConnection, webhook_ids: set[str], *, lock: bool) -> list[WebhookGate]:
     """What claim admission needs per webhook: circuit, caps, throttle state. With `lock`, the
     rows stay locked until commit, so concurrent workers take turns (in id order: no deadlock)."""
     if not webhook_ids:
@@ -180,6 +227,7 @@ async def gates(conn: AsyncConnection, webhook_ids: set[str], *, lock: bool) -> 
     stmt = (
         select(
             webhooks.c.id,
+            webhooks.c.tenant_id,
             webhooks.c.circuit_state,
             webhooks.c.circuit_retry_at,
             webhooks.c.max_in_flight,
@@ -191,10 +239,20 @@ async def gates(conn: AsyncConnection, webhook_ids: set[str], *, lock: bool) -> 
     )
     if lock:
         stmt = stmt.with_for_update()
-    return list((await conn.execute(stmt)).all())
+    return [
+        WebhookGate(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            circuit=_circuit(row),
+            max_in_flight=row.max_in_flight,
+            rate_limit_per_minute=row.rate_limit_per_minute,
+            throttle_tat=epoch(row.throttle_tat),
+        )
+        for row in await conn.execute(stmt)
+    ]
 
 
-async def follow_ups(conn: AsyncConnection, webhook_ids: set[str]) -> list[AnyRow]:
+async def follow_ups(conn: AsyncConnection, webhook_ids: set[str]) -> list[WebhookHealth]:
     """Health after a batch of attempts is tallied: what circuit and disable rules read."""
     stmt = select(
         webhooks.c.id,
@@ -205,8 +263,23 @@ async def follow_ups(conn: AsyncConnection, webhook_ids: set[str]) -> list[AnyRo
         webhooks.c.failing_since,
         webhooks.c.circuit_state,
         webhooks.c.circuit_retry_at,
+        webhooks.c.recovered_notice_at,
+        webhooks.c.disabled_notice_at,
     ).where(webhooks.c.id.in_(webhook_ids))
-    return list((await conn.execute(stmt)).all())
+    return [
+        WebhookHealth(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            url=row.url,
+            is_active=row.is_active,
+            consecutive_failures=row.consecutive_failures,
+            failing_since=epoch(row.failing_since),
+            circuit=_circuit(row),
+            recovered_notice_at=epoch(row.recovered_notice_at),
+            disabled_notice_at=epoch(row.disabled_notice_at),
+        )
+        for row in await conn.execute(stmt)
+    ]
 
 
 _SET_CIRCUIT = (
@@ -219,12 +292,26 @@ _SET_CIRCUIT = (
 )
 
 
-async def set_circuits(
-    conn: AsyncConnection, circuits: dict[str, tuple[str, float | None]]
-) -> None:
+async def set_circuits(conn: AsyncConnection, circuits: dict[str, Circuit]) -> None:
     if circuits:
-        rows = [{"b_id": k, "b_state": v[0], "b_retry": v[1]} for k, v in circuits.items()]
+        rows = [
+            {"b_id": k, "b_state": c.state.value, "b_retry": c.retry_at}
+            for k, c in circuits.items()
+        ]
         await conn.execute(_SET_CIRCUIT, rows)
+
+
+async def mark_noticed(
+    conn: AsyncConnection, *, recovered: set[str], disabled: set[str], now: float
+) -> None:
+    """Remember when the operator was told a webhook recovered or was disabled."""
+    for column, webhook_ids in (
+        ("recovered_notice_at", recovered),
+        ("disabled_notice_at", disabled),
+    ):
+        if webhook_ids:
+            stmt = update(webhooks).where(webhooks.c.id.in_(webhook_ids))
+            await conn.execute(stmt.values({column: now}))
 
 
 _SET_TAT = (
@@ -248,7 +335,7 @@ async def reset_throttle(conn: AsyncConnection, webhook_id: str, now: float) -> 
         update(deliveries)
         .where(
             deliveries.c.webhook_id == webhook_id,
-            deliveries.c.status == "pending",
+            deliveries.c.status == PENDING,
             deliveries.c.throttled.is_(True),
         )
         .values(throttled=False, next_attempt_at=now)
