@@ -1,20 +1,25 @@
 """API keys: generated with 256 bits of randomness, stored as a lookup prefix and a SHA-256
-digest, compared in constant time, cached briefly so the hot path does not query per request."""
+digest, compared in constant time, cached briefly so the hot path does not query per request.
+
+A revoked key, or a key of a deleted tenant, stops working at once in the process that revoked it
+(the service layer calls `Authenticator.forget`) and within CACHE_SECONDS in every other process
+(no cache entry lives longer, and none outlives its key's `expires_at`)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
 
+from hookline.clock import Clock, system_clock
 from hookline.errors import Unauthorized
 from hookline.store import Database
 from hookline.store import keys as key_rows
 
 KEY_PREFIX = "hl_"
 LOOKUP_LENGTH = 12  # characters after KEY_PREFIX that index the key
+CACHE_SECONDS = 1.0  # the longest another process may go on accepting a key revoked elsewhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,15 +58,25 @@ def lookup_of(key: str) -> str:
 
 
 class Authenticator:
-    def __init__(self, db: Database, admin_key: str | None, *, cache_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        admin_key: str | None,
+        *,
+        clock: Clock = system_clock,
+        cache_seconds: float = CACHE_SECONDS,
+    ) -> None:
         self._db = db
         self._admin_digest = digest(admin_key) if admin_key else None
+        self._clock = clock
         self._cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[Principal, float]] = {}
+        self._cache: dict[str, tuple[Principal, float]] = {}  # digest -> (caller, valid until)
+        self._generation = 0  # moves on every forget(), so a lookup begun before is not cached
 
     def forget(self) -> None:
-        """Drop cached keys (after a revocation in this process)."""
+        """Drop cached keys: a key was revoked or a tenant deleted in this process."""
         self._cache.clear()
+        self._generation += 1
 
     async def authenticate(self, presented: str | None) -> Principal:
         if not presented:
@@ -73,17 +88,23 @@ class Authenticator:
             presented_digest, self._admin_digest
         ):
             return ADMIN
+        now = self._clock()
         cached = self._cache.get(presented_digest)
-        now = time.monotonic()
         if cached is not None and cached[1] > now:
             return cached[0]
-        principal = await self._lookup(presented, presented_digest)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[presented_digest] = (principal, now + self._cache_seconds)
+        generation = self._generation
+        principal, expires_at = await self._lookup(presented, presented_digest, now)
+        if generation == self._generation:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            until = now + self._cache_seconds
+            self._cache[presented_digest] = (principal, min(until, expires_at or until))
         return principal
 
-    async def _lookup(self, presented: str, presented_digest: str) -> Principal:
+    async def _lookup(
+        self, presented: str, presented_digest: str, now: float
+    ) -> tuple[Principal, float | None]:
+        """The caller the key names, and when the key expires (None: never)."""
         invalid = Unauthorized("invalid API key: it is unknown, revoked or expired")
         if not presented.startswith(KEY_PREFIX):
             raise invalid
@@ -93,6 +114,7 @@ class Authenticator:
             raise invalid
         if row.revoked_at is not None:
             raise invalid
-        if row.expires_at is not None and row.expires_at.timestamp() <= time.time():
+        expires_at = None if row.expires_at is None else row.expires_at.timestamp()
+        if expires_at is not None and expires_at <= now:
             raise invalid
-        return Principal(tenant_id=row.tenant_id, key_id=row.id)
+        return Principal(tenant_id=row.tenant_id, key_id=row.id), expires_at

@@ -6,22 +6,26 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 import uvicorn
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from hookline import __version__
 from hookline.config import Settings
-from hookline.errors import HooklineError
+from hookline.errors import HooklineError, StoreUnavailable
 from hookline.models import CreatedApiKey
 
 if TYPE_CHECKING:
     from hookline.node import Hookline
     from hookline.store import Database
+    from hookline.vault import Vault
 
 T = TypeVar("T")
 
@@ -65,6 +69,8 @@ def _setup_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # 7 lines a start
 
 
 def _announce_admin_key(created: CreatedApiKey) -> None:
@@ -89,6 +95,67 @@ def _announce_operator_secret(node: Hookline) -> None:
         )
 
 
+class StartupFailed(Exception):
+    """hookline cannot start; the message says what is wrong and what to do."""
+
+
+def _shown_url(raw: str) -> str:
+    try:
+        return make_url(raw).render_as_string(hide_password=True)
+    except Exception:
+        return "HOOKLINE_DATABASE_URL"
+
+
+def explain(exc: BaseException, settings: Settings) -> str:
+    """One line for a failure to start: what is wrong, and what to do about it."""
+    where = _shown_url(settings.database_url)
+    if isinstance(exc, StartupFailed):
+        return str(exc)
+    if isinstance(exc, StoreUnavailable):
+        cause = exc.__cause__
+        why = f"{cause}" if cause is not None and str(cause) else exc.detail.split(";")[0]
+        return (
+            f"cannot reach the database at {where} ({why}): check HOOKLINE_DATABASE_URL and "
+            "that the database is running"
+        )
+    if isinstance(exc, HooklineError):
+        return exc.detail
+    if isinstance(exc, DBAPIError):
+        reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+        return (
+            f"the database at {where} refused hookline ({reason}): check HOOKLINE_DATABASE_URL "
+            "(user, password, database name) and what that user may do"
+        )
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
+    return (
+        f"unexpected {type(exc).__name__}: {exc} (serve, api and worker show where with "
+        "--log-level debug)"
+    )
+
+
+@contextlib.contextmanager
+def _failing_clearly(settings: Settings, command: str = "hookline") -> Iterator[None]:
+    """Turn any failure in the block into one line on stderr and exit status 2."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        logging.getLogger("hookline.cli").debug("%s failed", command, exc_info=True)
+        typer.echo(f"{command}: {explain(exc, settings)}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _run_starting(main: Coroutine[Any, Any, None]) -> None:
+    """Run `main`; if it could not start (StartupFailed), say why in one line and exit 2."""
+    try:
+        asyncio.run(main)
+    except StartupFailed as exc:
+        typer.echo(f"hookline: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 def _make_node(settings: Settings, *, run_worker: bool) -> Hookline:
     from hookline.node import Hookline
 
@@ -99,40 +166,83 @@ def _make_node(settings: Settings, *, run_worker: bool) -> Hookline:
             fg=typer.colors.YELLOW,
             err=True,
         )
-    try:
+    with _failing_clearly(settings):
         return Hookline(settings, run_worker=run_worker)
-    except HooklineError as exc:
-        typer.echo(f"hookline: {exc.detail}", err=True)
-        raise typer.Exit(2) from None
+
+
+async def _start(node: Hookline, *, announce_admin_key: bool) -> None:
+    """Start the node, or raise StartupFailed saying why (the node is stopped again)."""
+    try:
+        await node.start()
+        if announce_admin_key:
+            created = await node.service.keys.ensure_admin()
+            if created is not None:
+                _announce_admin_key(created)
+    except Exception as exc:
+        logging.getLogger("hookline.cli").debug("start failed", exc_info=True)
+        with contextlib.suppress(Exception):
+            await node.stop()
+        raise StartupFailed(explain(exc, node.settings)) from exc
+    _announce_operator_secret(node)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything starts, so a taken port is said plainly."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise StartupFailed(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}): choose another port "
+            "(--port or HOOKLINE_PORT) or stop what is using it"
+        ) from None
+    return sock
 
 
 def _run_http(settings: Settings, log_level: str, *, run_worker: bool) -> None:
-    """The HTTP API (and, with `run_worker`, the delivery worker) until SIGTERM or Ctrl-C."""
+    """The HTTP API (and, with `run_worker`, the delivery worker) until SIGTERM or Ctrl-C.
+
+    The port is bound and the node started before the HTTP server runs, so that any failure
+    to start is one line on stderr (exit status 2), not a traceback from inside the server."""
     from hookline.api import create_app
 
     _setup_logging(log_level)
     node = _make_node(settings, run_worker=run_worker)
-
-    async def on_started(started: Hookline) -> None:
-        if settings.admin_key is None:
-            created = await started.service.keys.ensure_admin()
-            if created is not None:
-                _announce_admin_key(created)
-        _announce_operator_secret(started)
-
+    with _failing_clearly(settings):
+        listening = _listen(settings.host, settings.port)
     config = uvicorn.Config(
-        create_app(node, on_started=on_started),
+        create_app(node, manage_node=False),
         host=settings.host,
         port=settings.port,
         log_level=log_level,
         server_header=False,
         timeout_graceful_shutdown=int(settings.request_timeout) + 5,
     )
-    # uvicorn re-raises the stop signal once it has shut down (and the node has drained);
-    # a handler of ours makes that a clean exit instead of death by signal.
+    server = uvicorn.Server(config)
+
+    def stop(*_: object) -> None:
+        server.should_exit = True
+
+    # A stop signal while starting ends the server as soon as it runs. Once it runs, uvicorn
+    # handles the signals, and re-raises them once it has shut down: this handler makes that
+    # a clean exit (after the node has drained) instead of death by signal.
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(stop_signal, lambda *_: None)
-    uvicorn.Server(config).run()
+        signal.signal(stop_signal, stop)
+
+    async def run() -> None:
+        await _start(node, announce_admin_key=settings.admin_key is None)
+        try:
+            logging.getLogger("hookline").info(
+                "listening on http://%s:%d", settings.host, settings.port
+            )
+            await server.serve(sockets=[listening])
+        finally:
+            await node.stop()
+
+    _run_starting(run())
 
 
 Host = Annotated[str | None, typer.Option(help="Address to listen on.")]
@@ -177,8 +287,7 @@ def worker(
         loop = asyncio.get_running_loop()
         for stop_signal in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(stop_signal, stop.set)
-        await node.start()
-        _announce_operator_secret(node)
+        await _start(node, announce_admin_key=False)
         logging.getLogger("hookline.worker").info(
             "worker started: %d requests in flight at most", settings.worker_concurrency
         )
@@ -186,7 +295,7 @@ def worker(
         logging.getLogger("hookline.worker").info("stopping: finishing in-flight deliveries")
         await node.stop()
 
-    asyncio.run(work())
+    _run_starting(work())
 
 
 def _on_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
@@ -203,14 +312,27 @@ def _on_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -
     return asyncio.run(run())
 
 
+def _configured_vault(settings: Settings) -> Vault | None:
+    """The vault of HOOKLINE_SECRET_KEY or of an existing key file; None if there is neither
+    (an import creates no key of its own: it needs the one the export's secrets were sealed
+    with)."""
+    from hookline.vault import KEY_FILE, Vault
+
+    key = settings.secret_key.get_secret_value() if settings.secret_key is not None else None
+    if not key and not (settings.data_dir / KEY_FILE).exists():
+        return None
+    return Vault.load(key, settings.data_dir)
+
+
 @app.command()
 def migrate() -> None:
     """Bring the database schema up to date (serve does this at start too)."""
     from hookline.store.migrate import upgrade
 
     settings = load_settings()
-    _on_database(settings, upgrade)
-    typer.echo(f"hookline: schema is up to date ({settings.database_url})")
+    with _failing_clearly(settings, "hookline migrate"):
+        _on_database(settings, upgrade)
+    typer.echo(f"hookline: schema is up to date ({_shown_url(settings.database_url)})")
 
 
 @app.command("export")
@@ -222,9 +344,10 @@ def export_command(
 
     settings = load_settings()
     with (
+        _failing_clearly(settings, "hookline export"),
         contextlib.nullcontext(sys.stdout)
         if path == "-"
-        else open(path, "w", encoding="utf-8") as out
+        else open(path, "w", encoding="utf-8") as out,
     ):
         counts = _on_database(settings, lambda db: portable.export(db, out))
     summary = ", ".join(f"{n} {table}" for table, n in counts.items())
@@ -239,16 +362,12 @@ def import_command(
     from hookline import portable
 
     settings = load_settings()
-    try:
-        with (
-            contextlib.nullcontext(sys.stdin)
-            if path == "-"
-            else open(path, encoding="utf-8") as lines
-        ):
-            counts = _on_database(settings, lambda db: portable.import_(db, lines))
-    except (HooklineError, OSError) as exc:
-        typer.echo(f"hookline import: {getattr(exc, 'detail', exc)}", err=True)
-        raise typer.Exit(2) from None
+    with (
+        _failing_clearly(settings, "hookline import"),
+        contextlib.nullcontext(sys.stdin) if path == "-" else open(path, encoding="utf-8") as lines,
+    ):
+        vault = _configured_vault(settings)
+        counts = _on_database(settings, lambda db: portable.import_(db, lines, vault=vault))
     summary = ", ".join(f"{n} {table}" for table, n in counts.items())
     typer.echo(f"hookline: imported {summary}")
 

@@ -41,10 +41,10 @@ class Target:
     @classmethod
     def open(cls, sealed: SealedTarget, now: float, vault: Vault) -> Target:
         """The webhook's secrets opened: the rotated-out secret signs too until it expires."""
-        keys = [signing.secret_key(vault.open(sealed.secret))]
+        keys = [signing.stored_key(vault.open(sealed.secret))]
         expires = sealed.previous_secret_expires_at
         if sealed.previous_secret and expires is not None and expires > now:
-            keys.append(signing.secret_key(vault.open(sealed.previous_secret)))
+            keys.append(signing.stored_key(vault.open(sealed.previous_secret)))
         return cls(
             webhook_id=sealed.id,
             url=sealed.url,

@@ -111,6 +111,7 @@ class Hookline:
             on_commit=self._wake_worker,
             clock=clock,
         )
+        self.authenticator = Authenticator(self.db, _secret(settings.admin_key), clock=clock)
         self.service = Service(
             self.db,
             catalog=self.catalog,
@@ -119,10 +120,10 @@ class Hookline:
             transport=self.transport,
             vault=self.vault,
             on_requeue=self._wake_worker,
+            on_keys_revoked=self.authenticator.forget,
             in_flight_ceiling=settings.in_flight_ceiling,
             clock=clock,
         )
-        self.authenticator = Authenticator(self.db, _secret(settings.admin_key))
         self.generated_operator_secret: str | None = None
         # Another process's sends wake this worker at once on PostgreSQL.
         self.listener: Listener | None = None

@@ -9,12 +9,15 @@ has failed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 SLOW_DOWN = frozenset({429, 502, 503, 504})
 GONE = 410
+RETRY_AFTER_CEILING = 30 * 86_400.0  # no wait a receiver asks for is read as longer than this
+_DELAY_SECONDS = re.compile(r"[0-9]+", re.ASCII)  # RFC 9110 delay-seconds: ASCII digits only
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,17 +84,20 @@ def decide(
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait from a `Retry-After` header (delay-seconds or HTTP-date); None if absent
-    or unreadable."""
+    """Seconds to wait from a `Retry-After` header (delay-seconds or HTTP-date), at most
+    RETRY_AFTER_CEILING; None if absent or unusable. Total: a receiver sends any text it likes
+    (`²`, Arabic-Indic or fullwidth digits, `-5`, a year 99999), and every value gives a number
+    or None, never an exception, so the attempt that got it is recorded like any other."""
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if _DELAY_SECONDS.fullmatch(value):
+        return min(float(value), RETRY_AFTER_CEILING)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        wait = when.timestamp() - now
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
+    return min(max(0.0, wait), RETRY_AFTER_CEILING)

@@ -4,6 +4,11 @@ A secret is `whsec_` + base64 of random bytes. The signature of one request is
 `v1,` + base64(HMAC-SHA256(secret bytes, f"{webhook_id}.{timestamp}.{body}")), computed over the
 exact bytes sent. During a secret rotation a request carries one signature per live secret,
 space-separated, and receivers accept any that matches.
+
+A secret someone brings must look random: 24 to 64 bytes once decoded, and none of the shapes
+that random bytes essentially never take (see `weakness`). Secrets already stored are read with
+`stored_key`, which checks their shape only, so a weak secret an older hookline accepted keeps
+signing until it is rotated.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import itertools
 import os
 from collections.abc import Iterable, Mapping
 
@@ -19,6 +25,7 @@ SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
 MIN_SECRET_BYTES = 24
 MAX_SECRET_BYTES = 64
+MIN_DISTINCT_BYTES = 8  # 24 random bytes have fewer than 8 distinct values with p < 1e-25
 DEFAULT_TOLERANCE = 300  # seconds a receiver accepts between the timestamp and its clock
 
 
@@ -30,7 +37,7 @@ def generate_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(os.urandom(SECRET_BYTES)).decode()
 
 
-def secret_key(secret: str) -> bytes:
+def stored_key(secret: str) -> bytes:
     """The HMAC key inside a `whsec_...` secret. Raises ValueError with a fix if malformed."""
     encoded = secret.removeprefix(SECRET_PREFIX)
     try:
@@ -43,6 +50,36 @@ def secret_key(secret: str) -> bytes:
         raise ValueError(
             f"a webhook secret must hold {MIN_SECRET_BYTES} to {MAX_SECRET_BYTES} bytes "
             f"once base64-decoded; this one holds {len(key)}"
+        )
+    return key
+
+
+def weakness(key: bytes) -> str | None:
+    """What makes `key` plainly not random, or None. Each shape below has a probability under
+    1e-20 for 24 or more random bytes, so no real random key is ever refused."""
+    if len(set(key)) == 1:
+        return f"it is one byte (0x{key[0]:02x}) repeated {len(key)} times"
+    if len(set(key)) < MIN_DISTINCT_BYTES:
+        return f"it uses only {len(set(key))} different byte values"
+    for period in range(1, len(key) // 2 + 1):
+        if key == (key[:period] * (len(key) // period + 1))[: len(key)]:
+            return f"it is the same {period} bytes over and over"
+    steps = {(b - a) % 256 for a, b in itertools.pairwise(key)}
+    if len(steps) == 1:
+        return "it counts up or down one step at a time"
+    return None
+
+
+def secret_key(secret: str) -> bytes:
+    """The HMAC key inside a secret someone brings (an API call, the configuration, `listen`):
+    well formed, and not plainly non-random. Raises ValueError saying what to fix."""
+    key = stored_key(secret)
+    weak = weakness(key)
+    if weak is not None:
+        raise ValueError(
+            f"a webhook secret must be random, and this one is not: {weak}; use 'whsec_' + "
+            "base64 of 32 random bytes (or leave the secret out when creating a webhook, and "
+            "hookline generates one)"
         )
     return key
 

@@ -68,11 +68,12 @@ async def test_export_then_import_moves_everything(
     header = json.loads(dump.read_text().splitlines()[0])
     assert header["hookline_export"] == 1
 
-    imported = await hookline_cli("import", str(dump), env={"HOOKLINE_DATABASE_URL": database_url})
+    target = {"HOOKLINE_DATABASE_URL": database_url, "HOOKLINE_SECRET_KEY": SECRET_KEY}
+    imported = await hookline_cli("import", str(dump), env=target)
     assert imported.returncode == 0, imported.stderr
     assert await counts(database_url) == before
 
-    again = await hookline_cli("import", str(dump), env={"HOOKLINE_DATABASE_URL": database_url})
+    again = await hookline_cli("import", str(dump), env=target)
     assert again.returncode == 2
     assert "import into a new, empty database" in again.stderr
 

@@ -31,6 +31,7 @@ def test_the_wheel_migrates_a_database_on_its_own(tmp_path: Path) -> None:
         assert "hookline = hookline.cli:main" in archive.read(entry_points).decode()
         archive.extractall(tmp_path / "site")
     assert "hookline/store/migrations/env.py" in names
+    assert "hookline/py.typed" in names  # type checkers read hookline's annotations
     assert any(n.startswith("hookline/store/migrations/versions/") for n in names)
 
     database = tmp_path / "fresh.db"

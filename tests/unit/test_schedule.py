@@ -1,9 +1,13 @@
+import math
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hookline.schedule import (
+    RETRY_AFTER_CEILING,
     Delivered,
     Disable,
     GiveUp,
@@ -99,7 +103,63 @@ def test_an_empty_schedule_means_one_attempt() -> None:
         (format_datetime(datetime.fromtimestamp(NOW + 90, UTC), usegmt=True), 90.0),
         (format_datetime(datetime.fromtimestamp(NOW - 90, UTC), usegmt=True), 0.0),
         ("Wed, 99 Foo 2015 07:28:00 GMT", None),
+        # Digits that are not ASCII digits: str.isdigit() says yes, float() says no.
+        ("\u00b2", None),  # superscript two
+        ("\u0661", None),  # Arabic-Indic one
+        ("\u0663\u0660", None),
+        ("\uff13\uff10", None),  # fullwidth 30
+        ("\u2460", None),  # circled one
+        ("1\u00b2", None),
+        ("\U0001d7d9", None),  # mathematical double-struck one
+        # Huge numbers and far dates are capped, not overflowed.
+        ("9" * 400, RETRY_AFTER_CEILING),
+        ("9" * 5000, RETRY_AFTER_CEILING),
+        ("Wed, 21 Oct 99999 07:28:00 GMT", None),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", RETRY_AFTER_CEILING),
+        ("Mon, 01 Jan 1900 00:00:00 +2359", 0.0),
+        ("", None),
+        ("   ", None),
+        ("\x00", None),
+        ("\udcff", None),  # an undecodable byte, as the HTTP client hands it over
+        ("inf", None),
+        ("nan", None),
+        ("1e9", None),
+        ("+5", None),
     ],
 )
 def test_retry_after_parsing(header: str | None, expected: float | None) -> None:
     assert parse_retry_after(header, NOW) == expected
+
+
+def _is_usable(wait: float | None) -> bool:
+    return wait is None or (math.isfinite(wait) and 0.0 <= wait <= RETRY_AFTER_CEILING)
+
+
+ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=60)
+HTTP_DATES = st.builds(
+    "{}, {:02d} {} {} {:02d}:{:02d}:{:02d} {}".format,
+    st.sampled_from(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Xyz"]),
+    st.integers(-5, 99),
+    st.sampled_from(["Jan", "Feb", "Jun", "Dec", "Foo"]),
+    st.integers(-10, 10**6),
+    st.integers(-1, 99),
+    st.integers(-1, 99),
+    st.integers(-1, 99),
+    st.sampled_from(["GMT", "UTC", "+0000", "-2359", "+2359", "+9999", "-0000", "EST", "Z", ""]),
+)
+NUMBERS = st.one_of(
+    st.integers().map(str),
+    st.tuples(st.sampled_from(["", "-", "+"]), st.text("0123456789", max_size=6000)).map("".join),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+)
+PADDED = st.tuples(st.sampled_from(["", " ", "\t", "\u3000", "\n"]), st.one_of(NUMBERS, ANY_TEXT))
+
+
+@given(value=st.one_of(ANY_TEXT, HTTP_DATES, NUMBERS, PADDED.map("".join)))
+def test_any_retry_after_gives_a_bounded_wait_or_none(value: str) -> None:
+    assert _is_usable(parse_retry_after(value, NOW))
+
+
+@given(value=st.one_of(ANY_TEXT, HTTP_DATES), now=st.floats(0, 2**40))
+def test_any_retry_after_at_any_time_gives_a_bounded_wait_or_none(value: str, now: float) -> None:
+    assert _is_usable(parse_retry_after(value, now))

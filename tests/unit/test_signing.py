@@ -1,4 +1,5 @@
 import base64
+import os
 
 import pytest
 import standardwebhooks
@@ -105,3 +106,53 @@ def test_a_tampered_body_does_not_verify() -> None:
 def test_malformed_secrets_are_refused_with_a_reason(secret: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         signing.secret_key(secret)
+
+
+def _secret(key: bytes) -> str:
+    return "whsec_" + base64.b64encode(key).decode()
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        (bytes(32), "one byte \\(0x00\\) repeated 32 times"),
+        (b"\xff" * 24, "one byte \\(0xff\\) repeated 24 times"),
+        (b"a" * 64, "one byte \\(0x61\\) repeated 64 times"),
+        (b"ab" * 16, "only 2 different byte values"),
+        (b"0101100110101010011010100101011001", "only 2 different byte values"),
+        (b"abcdefg" * 4, "only 7 different byte values"),
+        (b"0123456789abcdef" * 2, "the same 16 bytes over and over"),
+        (b"passwordPASSWORD1234" * 2, "the same 20 bytes over and over"),
+        (bytes(range(32)), "counts up or down"),
+        (bytes(range(200, 168, -1)), "counts up or down"),
+        (bytes(range(0, 256, 8)), "counts up or down"),
+    ],
+)
+def test_secrets_without_entropy_are_refused_with_a_reason(key: bytes, message: str) -> None:
+    with pytest.raises(ValueError, match=f"must be random, and this one is not: .*{message}"):
+        signing.secret_key(_secret(key))
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        SPEC_SECRET,
+        _secret(b"correct horse battery staple"),  # a passphrase: weak, but not without entropy
+        _secret(bytes(range(23)) + b"\x00"),  # 24 bytes: the shortest accepted
+        _secret(bytes(range(64, 0, -1))[:63] + b"\x07"),
+    ],
+)
+def test_secrets_with_some_entropy_are_accepted(secret: str) -> None:
+    assert signing.secret_key(secret) == base64.b64decode(secret.removeprefix("whsec_"))
+
+
+def test_no_random_secret_is_ever_refused() -> None:
+    for size in (24, 32, 64):
+        for _ in range(2000):
+            signing.secret_key(_secret(os.urandom(size)))
+
+
+def test_a_weak_secret_stored_before_keeps_signing() -> None:
+    """Deliveries read stored secrets with stored_key: a weak one an older hookline accepted
+    still signs (until someone rotates it); only secrets coming in are refused."""
+    assert signing.stored_key(_secret(bytes(32))) == bytes(32)

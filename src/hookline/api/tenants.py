@@ -91,5 +91,4 @@ async def list_tenant_keys(
 async def revoke_tenant_key(tenant_id: str, key_id: str, node: Node, caller: Caller) -> Response:
     owner = await _scope(node, caller, tenant_id)
     await node.service.keys.revoke(key_id, tenant_id=owner)
-    node.authenticator.forget()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -37,11 +37,14 @@ class Service:
         transport: Transport,
         vault: Vault,
         on_requeue: Callable[[], None],
+        on_keys_revoked: Callable[[], None],
         in_flight_ceiling: int,
         clock: Clock = system_clock,
     ) -> None:
-        self.tenants = Tenants(db, clock)
-        self.keys = Keys(db, clock)
+        """`on_keys_revoked` runs once API keys stopped being valid (a key revoked, a tenant
+        deleted): the authenticator drops what it cached."""
+        self.tenants = Tenants(db, clock, on_delete=on_keys_revoked)
+        self.keys = Keys(db, clock, on_revoke=on_keys_revoked)
         self.event_types = EventTypes(db, catalog, clock)
         self.webhooks = Webhooks(
             db,

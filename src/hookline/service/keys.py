@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hookline import auth, ids
 from hookline.clock import Clock, system_clock
 from hookline.models import (
@@ -17,9 +19,13 @@ from hookline.store import keys as key_rows
 
 
 class Keys:
-    def __init__(self, db: Database, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, db: Database, clock: Clock = system_clock, *, on_revoke: Callable[[], None]
+    ) -> None:
+        """`on_revoke` runs after a key is revoked (the authenticator forgets cached keys)."""
         self._db = db
         self._clock = clock
+        self._on_revoke = on_revoke
 
     async def create(self, spec: ApiKeyCreate, *, tenant: str | None) -> CreatedApiKey:
         """A new key for one tenant (by id or uid), or an admin key (tenant None). The key is
@@ -60,3 +66,4 @@ class Keys:
             revoked = await key_rows.revoke(conn, key_id, tenant_id=tenant_id, now=self._clock())
         if not revoked:
             found(None, "active API key", key_id)
+        self._on_revoke()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hookline import ids
 from hookline.clock import Clock, system_clock
 from hookline.errors import InvalidInput
@@ -23,9 +25,14 @@ from hookline.store import tenants as tenant_rows
 
 
 class Tenants:
-    def __init__(self, db: Database, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, db: Database, clock: Clock = system_clock, *, on_delete: Callable[[], None]
+    ) -> None:
+        """`on_delete` runs after a tenant (with its keys) is deleted: the authenticator forgets
+        cached keys."""
         self._db = db
         self._clock = clock
+        self._on_delete = on_delete
 
     async def create(self, spec: TenantCreate) -> Tenant:
         _check_uid(spec.uid)
@@ -72,9 +79,11 @@ class Tenants:
         return found(updated, "tenant", ref)
 
     async def delete(self, ref: str) -> None:
-        """Delete a tenant with its keys, webhooks, events and deliveries."""
+        """Delete a tenant with its keys, webhooks, events and deliveries. Its keys stop
+        working at once in this process."""
         async with self._db.write() as conn:
             await tenant_rows.delete_one(conn, await resolve_tenant(conn, ref))
+        self._on_delete()
 
 
 def _check_uid(uid: str | None) -> None:

@@ -1,11 +1,18 @@
 """Connections and transactions. SQLite runs in WAL mode with `synchronous=FULL`, so an event
 acknowledged after commit survives a power cut; writes take the write lock up front
-(`BEGIN IMMEDIATE`) through one writer connection, so they queue instead of failing."""
+(`BEGIN IMMEDIATE`) through one writer connection, so they queue instead of failing.
+
+What the database holds stays private: a SQLite file hookline creates is readable by its owner
+only (0600; SQLite gives the -wal and -shm files the database file's mode), and no engine ever
+puts SQL parameters (header credentials, sealed secrets, event data) into an error message or a
+log line."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import stat
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,6 +36,8 @@ SQLITE_PRAGMAS = (
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+# aiosqlite logs every statement with its parameters at DEBUG: never, whatever the log level.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 # SQLSTATE classes that mean "not now": connection exceptions, insufficient resources, operator
 # intervention (shutting down, starting up); and the two conflicts a retry resolves.
@@ -82,15 +91,38 @@ def normalize_url(raw: str) -> URL:
     )
 
 
-def _sqlite_engine(url: URL, pool_size: int) -> AsyncEngine:
-    engine = create_async_engine(
+def create_private_file(path: Path) -> None:
+    """Create the SQLite database file, empty (a valid database), readable and writable by its
+    owner only. An existing file keeps its mode (an operator may have chosen it, say for a
+    backup job's group), but one that every user can read or write is reported."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o007:
+            log.warning(
+                "the database file %s can be opened by every user of this machine (mode %o): "
+                "run chmod 600 on it, and on its -wal and -shm files",
+                path,
+                mode,
+            )
+        return
+    os.close(descriptor)
+
+
+def _engine(url: URL, **options: Any) -> AsyncEngine:
+    """Every engine: JSON through orjson, and SQL parameters kept out of errors and logs."""
+    return create_async_engine(
         url,
-        pool_size=pool_size,
-        max_overflow=0,
-        pool_timeout=60,
+        hide_parameters=True,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
+        **options,
     )
+
+
+def _sqlite_engine(url: URL, pool_size: int) -> AsyncEngine:
+    engine = _engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -114,7 +146,8 @@ class Database:
         self.dialect = url.get_backend_name()
         if self.dialect == "sqlite":
             assert url.database is not None
-            Path(url.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+            Path(url.database).resolve().parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(Path(url.database))
             # One writer connection: SQLite has one write lock, so writers queue in the pool
             # rather than spinning on SQLITE_BUSY inside the driver's threads.
             self._writer = _sqlite_engine(url, pool_size=1)
@@ -128,14 +161,7 @@ class Database:
             def _begin_deferred(conn: Any) -> None:
                 conn.exec_driver_sql("BEGIN")
         else:
-            engine = create_async_engine(
-                url,
-                pool_size=pool_size,
-                max_overflow=pool_size,
-                pool_pre_ping=True,
-                json_serializer=_json_dumps,
-                json_deserializer=orjson.loads,
-            )
+            engine = _engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
             self._writer = self._reader = engine
 
     @property
