@@ -49,7 +49,9 @@ def create_app(
     )
     app.state.node = node
     app.state.rate_limiter = KeyRateLimiter(
-        tenant_rate=node.settings.api_rate_limit, admin_rate=node.settings.admin_api_rate_limit
+        tenant_rate=node.settings.api_rate_limit,
+        admin_rate=node.settings.admin_api_rate_limit,
+        clock=node.clock,
     )
     app.add_middleware(BodyLimit, limit=node.settings.max_request_bytes)
     problems.install(app)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -11,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hookline import throttle
 from hookline.api.problems import problem
 from hookline.auth import Principal
+from hookline.clock import Clock, system_clock
 from hookline.errors import TooManyRequests
 
 
@@ -53,15 +53,18 @@ class BodyLimit:
 class KeyRateLimiter:
     """Requests per second per API key, in this process (a burst of one second's worth)."""
 
-    def __init__(self, *, tenant_rate: float, admin_rate: float) -> None:
+    def __init__(
+        self, *, tenant_rate: float, admin_rate: float, clock: Clock = system_clock
+    ) -> None:
         self._rates = {False: tenant_rate * 60, True: admin_rate * 60}
         self._tats: dict[str, float] = {}
+        self._clock = clock
 
-    def check(self, caller: Principal, now: float | None = None) -> None:
+    def check(self, caller: Principal) -> None:
         rate = self._rates[caller.is_admin]
         if rate <= 0:
             return
-        now = time.monotonic() if now is None else now
+        now = self._clock()
         key = caller.key_id or "admin"
         allowed, tat, wait = throttle.take(rate, self._tats.get(key), now)
         self._tats[key] = tat
