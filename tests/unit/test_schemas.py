@@ -4,11 +4,12 @@ with patterns run by RE2."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
@@ -392,3 +393,53 @@ def test_unique_items_agrees_with_jsonschema(items: list[Any]) -> None:
 )
 def test_unique_items_compares_as_json_schema_says(items: list[Any], unique: bool) -> None:
     assert schemas.compile_schema({"uniqueItems": True}).is_valid(items) is unique
+
+
+# Schemas built from JSON Schema's own keywords, with references to places that may or may not
+# exist, cycles, anchors and patterns RE2 can or cannot run: each one either compiles or is
+# refused with InvalidInput, and what compiles answers any event with nothing or InvalidInput.
+REFS = ["#", "#/$defs/a", "#/$defs/b", "#/properties/p", "#/allOf/0", "#a", "#b", "#/$defs/c"]
+PATTERNS = ["^a+$", "^(a+)+$", "[0-9]{2}", "b", "^a$", "^$", "(?=a)"]
+
+
+def subschemas(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Schema]:
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "type": st.sampled_from(["object", "array", "string", "integer", "null"]),
+            "properties": st.dictionaries(st.sampled_from(["p", "q"]), inner, max_size=2),
+            "items": inner,
+            "allOf": st.lists(inner, min_size=1, max_size=2),
+            "anyOf": st.lists(inner, min_size=1, max_size=2),
+            "not": inner,
+            "$ref": st.sampled_from(REFS),
+            "$anchor": st.sampled_from(["a", "b"]),
+            "pattern": st.sampled_from(PATTERNS),
+            "patternProperties": st.dictionaries(st.sampled_from(PATTERNS), inner, max_size=1),
+            "additionalProperties": st.booleans(),
+            "uniqueItems": st.booleans(),
+            "minimum": st.integers(-2, 2),
+        },
+    )
+
+
+schema_trees = st.recursive(st.booleans() | st.just({}), subschemas, max_leaves=12)
+documents = st.builds(
+    lambda root, defs: {**root, "$defs": defs},
+    subschemas(schema_trees),
+    st.fixed_dictionaries({"a": schema_trees, "b": schema_trees}),
+)
+
+
+@settings(max_examples=200)
+@given(documents, st.lists(json_values, max_size=3))
+def test_every_schema_compiles_or_is_refused_and_every_event_is_answered(
+    schema: Schema, events: list[Any]
+) -> None:
+    try:
+        validator = schemas.compile_schema(schema)
+    except InvalidInput:
+        return
+    for data in events:
+        with contextlib.suppress(InvalidInput):
+            schemas.check(validator, data, "t")
