@@ -23,10 +23,15 @@ Location = tuple[str | int, ...]
 
 
 def where(loc: Sequence[str | int]) -> str:
-    """`data.legs[0].price` for ("data", "legs", 0, "price")."""
+    """`data.legs[0].price` for ("data", "legs", 0, "price"); a key that is not text (a lone
+    surrogate) is shown escaped, so the message itself can always be sent."""
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            name = part.encode("utf-8", "backslashreplace").decode("utf-8")
+            text += f".{name}" if text else name
     return text or "body"
 
 

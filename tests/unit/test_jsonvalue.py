@@ -34,7 +34,9 @@ def test_what_is_not_plain_json_is_refused_naming_the_place(
 ) -> None:
     with pytest.raises(InvalidInput, match=message) as caught:
         jsonvalue.check(value, ("data",))
-    assert caught.value.detail.startswith(f"data.{place}:" if place[0] != "[" else "data")
+    shown = place.encode("utf-8", "backslashreplace").decode()  # printable, even a surrogate
+    assert caught.value.detail.startswith(f"data.{shown}:")
+    caught.value.detail.encode("utf-8")  # the message itself can always be sent
 
 
 def test_nesting_is_bounded() -> None:
