@@ -109,7 +109,7 @@ SCHEMA_LEVEL: list[tuple[Schema, str, str]] = [
     ({"properties": {"x": {"$ref": "#"}}}, "schema.properties.x.$ref", "recursive"),
     ({"$ref": "#/$defs/gone"}, "schema.$ref", "does not point at anything in this schema"),
     (nested(40), "schema" + ".not" * 33, "nested more than 32 levels deep"),
-    (nested(63), "schema" + ".not" * 33, "nested more than 32 levels deep"),  # JSON depth 64
+    (nested(62), "schema" + ".not" * 33, "nested more than 32 levels deep"),  # 64 in a body
     (nested(31, "items") | {"allOf": [nested(40)]}, "schema.allOf[0]", "more than 32 levels"),
     (
         {
