@@ -171,6 +171,9 @@ async def test_kill_9_of_one_worker_loses_nothing(
         HOOKLINE_REQUEST_TIMEOUT="3",
         HOOKLINE_LEASE_SECONDS="4",
         HOOKLINE_WORKER_CONCURRENCY="8",
+        # The one webhook may use every worker's slots (the default ceiling, a quarter of one
+        # worker's, would leave most of them idle): many requests in flight when one dies.
+        HOOKLINE_MAX_IN_FLIGHT_CEILING="24",
     )
     with processes(tmp_path, env, workers=3) as (api, crew):
         async with httpx.AsyncClient(
