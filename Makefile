@@ -1,6 +1,7 @@
 # The two commands a new machine needs:
 #   make run    create .venv, install hookline, start `hookline serve --dev` on SQLite
 #   make test   create .venv, install with test extras, run ruff, mypy and the whole pytest suite
+#               (in 4 processes: most tests wait on sockets and subprocesses, not on the CPU)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -30,7 +31,7 @@ typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
 test: lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n 4
 
 unit: $(VENV)/.installed-test
 	$(BIN)/pytest tests/unit
