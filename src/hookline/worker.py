@@ -90,6 +90,9 @@ class Worker:
         self._tenant_of: dict[str, str] = {}  # webhook -> tenant, for webhooks requesting
         self._lease_prefix = ids.new_id("lease")  # + "." + a claim number: this worker's leases
         self._soonest: float | None = None  # the earliest time this worker knows work is due
+        # Tenants and webhooks the last claim passed over (no room): when one of their requests
+        # ends, claim again at once rather than at the next poll.
+        self._passed_over: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -163,6 +166,7 @@ class Worker:
         token = f"{self._lease_prefix}.{self.claims & 0xFFFFFFF:x}"
         self.claims += 1
         full_tenants, full_webhooks = admission.rooms(self._concurrency, self._busy()).full()
+        self._passed_over = (full_tenants, full_webhooks)
         async with self._db.write() as conn:
             claims = await delivery_rows.claim(
                 conn,
@@ -265,16 +269,22 @@ class Worker:
             try:
                 done = await self._attempt_safely(job)
             finally:
-                webhook_id = job.target.webhook_id
-                self._requesting[webhook_id] -= 1
-                if self._requesting[webhook_id] <= 0:
-                    del self._requesting[webhook_id]
-                    self._tenant_of.pop(webhook_id, None)
+                self._request_ended(job)
             self._learn_pace(done)
             await self._recorder.submit(done)
         except Exception:
             # The lease runs out and another attempt follows: at-least-once, never lost.
             log.exception("recording a delivery attempt failed")
+
+    def _request_ended(self, job: Job) -> None:
+        webhook_id = job.target.webhook_id
+        self._requesting[webhook_id] -= 1
+        if self._requesting[webhook_id] <= 0:
+            del self._requesting[webhook_id]
+            self._tenant_of.pop(webhook_id, None)
+        tenants, webhooks = self._passed_over
+        if job.tenant_id in tenants or webhook_id in webhooks:
+            self.wake()  # its room just grew: what the claim passed over may go now
 
     async def _attempt_safely(self, job: Job) -> Finished:
         """One attempt. Whatever the receiver answers, the attempt ends as a recorded outcome:

@@ -13,7 +13,7 @@ from hookline.client import AsyncClient
 from hookline.models import Tenant
 from tests.support.flow import settled, webhook_for
 from tests.support.harness import Running, make_settings, running
-from tests.support.receiver import Custom, Receiver
+from tests.support.receiver import Custom, Receiver, Reply
 
 CONCURRENCY = 8  # so the ceiling per webhook is 2, and one tenant's share 7 of the 8 slots
 HUNG_WEBHOOKS = 5  # 5 x 2 = 10: more than the worker has, were there no tenant share
@@ -109,3 +109,25 @@ async def test_no_webhook_may_ask_for_more_than_the_ceiling(app: Running) -> Non
     )
     patched = await app.client.patch(f"/api/v1/webhooks/{created.id}", json={"max_in_flight": 50})
     assert patched.status_code == 422, patched.text
+
+
+async def test_a_tenant_at_its_share_goes_on_as_soon_as_a_request_ends(
+    database_url: str, receiver: Receiver
+) -> None:
+    """The claim passes over a full tenant's deliveries; when one of its requests ends, the
+    worker claims again at once, not at the next poll (a minute here)."""
+    settings = make_settings(database_url, worker_concurrency=CONCURRENCY, poll_interval=60)
+    receiver.script("/busy", Reply(200, delay=0.05))
+    async with running(settings) as app:
+        tenant = None
+        for _ in range(10):  # more webhooks than the tenant's share of slots (7)
+            tenant, _ = await webhook_for(app.api, receiver, "/busy", tenant=tenant)
+        assert tenant is not None
+        sent = [
+            await app.api.events.send("order.filled", {"n": n}, tenant_id=tenant.id)
+            for n in range(5)
+        ]
+        for event in sent:
+            deliveries = await settled(app.api, event.id, count=10, timeout=30)
+            assert {d.status for d in deliveries} == {"succeeded"}
+        assert receiver.peak["/busy"] <= CONCURRENCY - CONCURRENCY // 8
