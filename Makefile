@@ -27,6 +27,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/ruff check src tests benchmarks scripts
 
+# strict, on the files pyproject.toml names: src, tests, benchmarks and scripts
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 

@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -58,7 +59,9 @@ class Receiver:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        server = site._server
+        assert isinstance(server, asyncio.Server)
+        self.port = server.sockets[0].getsockname()[1]
         self._ready.set()
 
 
@@ -70,10 +73,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def api(session: aiohttp.ClientSession, method: str, url: str, body: object) -> dict:  # type: ignore[type-arg]
+async def api(
+    session: aiohttp.ClientSession, method: str, url: str, body: object
+) -> dict[str, Any]:
     async with session.request(method, url, json=body) as response:
         assert response.status < 300, await response.text()
-        return await response.json()  # type: ignore[no-any-return]
+        created: dict[str, Any] = await response.json()
+        return created
 
 
 async def count_succeeded(database_url: str) -> int:

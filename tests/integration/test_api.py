@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -13,13 +15,13 @@ from tests.support.receiver import Receiver
 PROBLEM = "application/problem+json"
 
 
-def problem(response: httpx.Response, status: int) -> dict:  # type: ignore[type-arg]
+def problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert body["status"] == status
     assert body["detail"]
-    return body  # type: ignore[no-any-return]
+    return body
 
 
 async def test_health_needs_no_key(hookline: Running) -> None:
@@ -189,9 +191,9 @@ async def test_a_webhook_may_bring_its_own_secret(hookline: Running, receiver: R
 )
 async def test_bad_webhooks_are_refused_and_nothing_is_written(
     hookline: Running,
-    body: dict,
+    body: dict[str, Any],
     status: int,
-    says: str,  # type: ignore[type-arg]
+    says: str,
 ) -> None:
     tenant = await api.tenant(hookline.client)
     await api.event_type(hookline.client, "order.filled")

@@ -31,7 +31,7 @@ async def test_send_enforces_the_event_types_schema_and_names_the_failing_path(
         "LIQUIDATION_CASCADE", {"symbol": "BTC/USDT", "velocity_usd_per_hour": 1_500_000}
     )
     assert ok.id.startswith("evt_")
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"symbol": "BTC/USDT"}, "data: 'velocity_usd_per_hour' is a required property"),
         ({"symbol": 7, "velocity_usd_per_hour": 1}, "data.symbol: 7 is not of type 'string'"),
         (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from typing import Any
 
 import pytest
 import standardwebhooks
@@ -18,7 +19,7 @@ from tests.support.receiver import Receiver, Reply, Reset
 
 async def setup_webhook(
     hl: Running, receiver: Receiver, path: str, **fields: object
-) -> tuple[str, dict]:  # type: ignore[type-arg]
+) -> tuple[str, dict[str, Any]]:
     tenant = await api.tenant(hl.client)
     await api.event_type(hl.client, "order.filled")
     hook = await api.webhook(hl.client, tenant["id"], receiver.url(path), **fields)

@@ -15,7 +15,8 @@ import pytest
 from aiohttp import web
 
 from hookline import HooklineAPIError
-from hookline.ssrf import NetworkPolicy, blocked_reason, parse_ip_literal
+from hookline.models import Attempt, Delivery
+from hookline.ssrf import IPAddress, NetworkPolicy, blocked_reason, parse_ip_literal
 from tests.support.flow import settled, webhook_for
 from tests.support.harness import Running, make_settings, running
 from tests.support.receiver import Custom, Receiver, Reply
@@ -30,7 +31,16 @@ def rss_mb() -> float:
     raise AssertionError("no VmRSS")
 
 
-async def first_attempt(hookline: Running, receiver: Receiver, path: str) -> tuple[object, object]:
+def resolved(address: str) -> IPAddress:
+    """An address as the resolver gave it: always a literal."""
+    literal = parse_ip_literal(address)
+    assert literal is not None, address
+    return literal
+
+
+async def first_attempt(
+    hookline: Running, receiver: Receiver, path: str
+) -> tuple[Delivery, Attempt]:
     tenant, _ = await webhook_for(hookline.api, receiver, path)
     sent = await hookline.api.events.send("order.filled", {"n": 1}, tenant_id=tenant.id)
     [delivery] = await settled(hookline.api, sent.id)
@@ -60,7 +70,7 @@ async def test_a_huge_body_is_read_only_up_to_the_cap(
     before = rss_mb()
     delivery, attempt = await first_attempt(hookline, receiver, "/huge")
     assert delivery.status == "succeeded"  # a 200 is a 200, whatever follows it
-    assert len(attempt.response_body) == 20_000  # type: ignore[attr-defined]
+    assert len(attempt.response_body) == 20_000
     assert written < 200 * (1 << 20)  # far from the whole gigabyte was pulled
     assert rss_mb() - before < 100
 
@@ -82,7 +92,7 @@ async def test_an_endless_stream_does_not_hold_a_delivery(
     receiver.script("/forever", Custom(forever))
     delivery, attempt = await first_attempt(hookline, receiver, "/forever")
     assert delivery.status == "succeeded"
-    assert len(attempt.response_body) == 20_000  # type: ignore[attr-defined]
+    assert len(attempt.response_body) == 20_000
 
 
 async def test_a_trickle_cannot_hold_a_connection_past_the_timeout(
@@ -101,8 +111,8 @@ async def test_a_trickle_cannot_hold_a_connection_past_the_timeout(
 
     receiver.script("/trickle", Custom(trickle), Reply(200))
     _, attempt = await first_attempt(hookline, receiver, "/trickle")
-    assert attempt.error == "timeout: no complete response within 2 s"  # type: ignore[attr-defined]
-    assert 1900 <= attempt.latency_ms < 3000  # type: ignore[attr-defined]
+    assert attempt.error == "timeout: no complete response within 2 s"
+    assert 1900 <= attempt.latency_ms < 3000
 
 
 async def test_a_gzip_bomb_stays_small(hookline: Running, receiver: Receiver) -> None:
@@ -115,8 +125,8 @@ async def test_a_gzip_bomb_stays_small(hookline: Running, receiver: Receiver) ->
     before = rss_mb()
     delivery, attempt = await first_attempt(hookline, receiver, "/bomb")
     assert delivery.status == "succeeded"
-    assert len(attempt.response_body) <= 20_000  # type: ignore[attr-defined]
-    assert attempt.response_body.startswith("\x1f")  # type: ignore[attr-defined]  # stored as sent: never inflated
+    assert len(attempt.response_body) <= 20_000
+    assert attempt.response_body.startswith("\x1f")  # stored as sent: never inflated
     assert rss_mb() - before < 100
     [request] = receiver.at("/bomb")
     assert request.headers["Accept-Encoding"] == "identity"
@@ -127,8 +137,9 @@ async def test_oversized_response_headers_are_refused(
 ) -> None:
     receiver.script("/headers", Reply(200, headers={"X-Big": "a" * 100_000}), Reply(200))
     delivery, attempt = await first_attempt(hookline, receiver, "/headers")
-    assert attempt.status_code is None  # type: ignore[attr-defined]
-    assert attempt.error.startswith("invalid HTTP response")  # type: ignore[attr-defined]
+    assert attempt.status_code is None
+    assert attempt.error is not None
+    assert attempt.error.startswith("invalid HTTP response")
     assert delivery.status == "succeeded"  # the next attempt got a sane answer
 
 
@@ -157,8 +168,9 @@ async def test_a_redirect_to_an_internal_address_is_not_followed(
     metadata = "http://169.254.169.254/latest/meta-data/"
     receiver.script("/moved", Reply(301, headers={"Location": metadata}))
     _, attempt = await first_attempt(hookline, receiver, "/moved")
-    assert attempt.status_code == 301  # type: ignore[attr-defined]
-    assert "redirects are not followed" in attempt.error  # type: ignore[attr-defined]
+    assert attempt.status_code == 301
+    assert attempt.error is not None
+    assert "redirects are not followed" in attempt.error
     assert len(receiver.at("/moved")) == 4  # retried, never followed
 
 
@@ -174,8 +186,9 @@ async def test_a_self_signed_certificate_is_rejected(
     hookline: Running, tls_receiver: Receiver
 ) -> None:
     _, attempt = await first_attempt(hookline, tls_receiver, "/tls")
-    assert attempt.status_code is None  # type: ignore[attr-defined]
-    assert attempt.error.startswith("TLS certificate rejected")  # type: ignore[attr-defined]
+    assert attempt.status_code is None
+    assert attempt.error is not None
+    assert attempt.error.startswith("TLS certificate rejected")
     assert tls_receiver.at("/tls") == []
 
 
@@ -228,10 +241,10 @@ async def test_a_name_that_resolves_to_a_private_address_is_blocked_at_delivery(
 ) -> None:
     host = socket.gethostname()
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
     except socket.gaierror:
         pytest.skip(f"this machine's name {host!r} does not resolve")
-    if all(blocked_reason(parse_ip_literal(a), NetworkPolicy()) is None for a in addresses):  # type: ignore[arg-type]
+    if all(blocked_reason(resolved(a), NetworkPolicy()) is None for a in addresses):
         pytest.skip(f"{host!r} resolves to public addresses here: {addresses}")
     tenant = await guarded.api.tenants.create("Acme")
     await guarded.api.event_types.create("order.filled")
@@ -272,7 +285,7 @@ async def test_a_name_is_delivered_to_its_checked_address_with_its_host_kept(
 ) -> None:
     host = socket.gethostname()
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
     except socket.gaierror:
         pytest.skip(f"this machine's name {host!r} does not resolve")
     if not addresses <= {"127.0.0.1", "::1"} and not any(a.startswith("127.") for a in addresses):

@@ -104,12 +104,14 @@ async def test_a_lookup_under_way_when_keys_are_forgotten_is_not_cached(sqlite_u
         authenticator = hl.here.authenticator
         original = authenticator._lookup
 
-        async def revoked_meanwhile(*args: object) -> tuple[Principal, float | None]:
-            found = await original(*args)  # type: ignore[arg-type]
+        async def revoked_meanwhile(
+            presented: str, presented_digest: str, now: float
+        ) -> tuple[Principal, float | None]:
+            found = await original(presented, presented_digest, now)
             await revoke_the_key(hl)
             return found
 
-        authenticator._lookup = revoked_meanwhile  # type: ignore[method-assign]
-        assert not await refused(authenticator, hl.key)
-        authenticator._lookup = original  # type: ignore[method-assign]
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(authenticator, "_lookup", revoked_meanwhile)
+            assert not await refused(authenticator, hl.key)
         assert await refused(authenticator, hl.key)

@@ -31,7 +31,7 @@ async def hookline_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedP
 
 
 async def counts(database_url: str) -> dict[str, int]:
-    return {t: int((await query(database_url, f"SELECT count(*) FROM {t}"))[0][0]) for t in TABLES}  # type: ignore[call-overload]
+    return {t: int((await query(database_url, f"SELECT count(*) FROM {t}"))[0][0]) for t in TABLES}
 
 
 async def test_export_then_import_moves_everything(

@@ -169,4 +169,4 @@ async def table_count(database_url: str) -> int:
         else "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
     )
     [(count,)] = await query(database_url, tables)
-    return int(count)  # type: ignore[call-overload]
+    return int(count)

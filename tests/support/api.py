@@ -14,19 +14,26 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
     return response.json() if response.content else None
 
 
+def ok_object(response: httpx.Response, status: int = 200) -> dict[str, Any]:
+    """`ok` for an answer that is a JSON object."""
+    body = ok(response, status)
+    assert isinstance(body, dict), f"expected a JSON object: {body!r}"
+    return body
+
+
 async def tenant(client: httpx.AsyncClient, name: str = "Acme", **fields: Any) -> dict[str, Any]:
-    return ok(await client.post("/api/v1/tenants", json={"name": name, **fields}), 201)
+    return ok_object(await client.post("/api/v1/tenants", json={"name": name, **fields}), 201)
 
 
 async def event_type(client: httpx.AsyncClient, name: str = "order.filled") -> dict[str, Any]:
-    return ok(await client.post("/api/v1/event-types", json={"name": name}), 201)
+    return ok_object(await client.post("/api/v1/event-types", json={"name": name}), 201)
 
 
 async def webhook(
     client: httpx.AsyncClient, tenant_id: str, url: str, **fields: Any
 ) -> dict[str, Any]:
     body = {"tenant_id": tenant_id, "url": url, **fields}
-    return ok(await client.post("/api/v1/webhooks", json=body), 201)
+    return ok_object(await client.post("/api/v1/webhooks", json=body), 201)
 
 
 async def send(
@@ -35,11 +42,14 @@ async def send(
     body: dict[str, Any] = {"type": event_type, "data": data}
     if tenant_id is not None:
         body["tenant_id"] = tenant_id
-    return ok(await client.post("/api/v1/events", json=body), 202)
+    return ok_object(await client.post("/api/v1/events", json=body), 202)
 
 
 async def deliveries(client: httpx.AsyncClient, event_id: str) -> list[dict[str, Any]]:
-    return ok(await client.get(f"/api/v1/events/{event_id}/deliveries"))["data"]  # type: ignore[no-any-return]
+    found: list[dict[str, Any]] = ok_object(
+        await client.get(f"/api/v1/events/{event_id}/deliveries")
+    )["data"]
+    return found
 
 
 async def attempts(client: httpx.AsyncClient, delivery_id: str) -> list[dict[str, Any]]:
@@ -66,9 +76,9 @@ async def delivery_when(
 ) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
-        found = ok(await client.get(f"/api/v1/deliveries/{delivery_id}"))
+        found = ok_object(await client.get(f"/api/v1/deliveries/{delivery_id}"))
         if found["status"] == status:
-            return found  # type: ignore[no-any-return]
+            return found
         if time.monotonic() > deadline:
             raise AssertionError(f"delivery {delivery_id} never became {status}: {found}")
         await asyncio.sleep(0.05)

@@ -6,6 +6,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -40,8 +41,10 @@ async def fresh_postgres_database(server_url: str) -> AsyncIterator[str]:
             await conn.close()
 
 
-async def query(database_url: str, sql: str) -> list[tuple[object, ...]]:
-    """Read hookline's tables directly, on either database (for tests that look under the API)."""
+async def query(database_url: str, sql: str) -> list[tuple[Any, ...]]:
+    """Read hookline's tables directly, on either database (for tests that look under the API).
+
+    A row holds what the driver returns: its types depend on the query and the database."""
     from sqlalchemy import text
 
     from hookline.store import Database
@@ -57,4 +60,4 @@ async def query(database_url: str, sql: str) -> list[tuple[object, ...]]:
 async def delivery_statuses(database_url: str) -> dict[str, int]:
     """How many deliveries are in each status."""
     rows = await query(database_url, "SELECT status, count(*) FROM deliveries GROUP BY status")
-    return {str(status): int(count) for status, count in rows}  # type: ignore[call-overload]
+    return {str(status): int(count) for status, count in rows}

@@ -7,7 +7,7 @@ from hookline.config import Settings
 def test_defaults_follow_the_design() -> None:
     settings = Settings(_env_file=None)
     assert settings.database_url == "sqlite:///./hookline.db"
-    assert settings.retry_schedule == (5, 300, 1800, 7200, 18000, 36000, 36000)
+    assert settings.retry_schedule == (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
     assert settings.max_attempts == 8
     assert settings.request_timeout == 15
     assert settings.lease > settings.request_timeout

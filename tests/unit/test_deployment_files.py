@@ -63,10 +63,16 @@ def test_the_guide_names_real_commands() -> None:
         parse_command_line(line)
 
 
+class CaseKeeping(configparser.ConfigParser):
+    """systemd keys are case-sensitive: keep them as written."""
+
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr
+
+
 @pytest.mark.parametrize("unit", UNITS, ids=lambda path: path.name)
 def test_systemd_units_run_real_commands(unit: Path) -> None:
-    parser = configparser.ConfigParser(strict=False, interpolation=None)
-    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser = CaseKeeping(strict=False, interpolation=None)
     parser.read(unit)
     exec_start = shlex.split(parser["Service"]["ExecStart"].replace("%i", "8001"))
     assert exec_start[0] == "/opt/hookline/bin/hookline"
@@ -77,8 +83,12 @@ def test_systemd_units_run_real_commands(unit: Path) -> None:
 
 def test_the_dockerfile_runs_serve_by_default() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    entrypoint = json.loads(re.search(r"^ENTRYPOINT (.*)$", dockerfile, re.M)[1])  # type: ignore[index]
-    cmd = json.loads(re.search(r"^CMD (.*)$", dockerfile, re.M)[1])  # type: ignore[index]
+    entrypoint_line = re.search(r"^ENTRYPOINT (.*)$", dockerfile, re.M)
+    cmd_line = re.search(r"^CMD (.*)$", dockerfile, re.M)
+    assert entrypoint_line is not None
+    assert cmd_line is not None
+    entrypoint = json.loads(entrypoint_line[1])
+    cmd = json.loads(cmd_line[1])
     assert entrypoint == ["hookline"]
     assert parse_command_line(cmd).info_name == "hookline serve"
     for name in re.findall(r"\b(HOOKLINE_[A-Z_]+)=", dockerfile):

@@ -204,7 +204,7 @@ def test_deep_nesting_is_refused() -> None:
 def texts(max_size: int = 5) -> st.SearchStrategy[str]:
     """Storable text: a NUL is refused in any filter (hookline.jsonvalue)."""
     return st.text(
-        st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=max_size
+        st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=max_size
     )
 
 

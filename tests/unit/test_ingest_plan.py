@@ -1,5 +1,5 @@
 from hookline.errors import Conflict, NotFound
-from hookline.ingest import Plan, Replay, Submission, plan_batch, scoped_key
+from hookline.ingest import Outcome, Plan, Replay, Submission, plan_batch, scoped_key
 from hookline.models import SentEvent
 from hookline.records import NewEvent, Route
 
@@ -111,7 +111,7 @@ def test_a_key_seen_earlier_replays_the_stored_event() -> None:
     )
     stored = first.results[0]
     assert isinstance(stored, SentEvent)
-    earlier = {scoped_key(ACME, "k"): (stored, "h")}
+    earlier: dict[str, Outcome] = {scoped_key(ACME, "k"): (stored, "h")}
     again = plan_batch(
         [sub("evt_9", key="k", request_hash="h")], tenants=TENANTS, routes=ROUTES, earlier=earlier
     )

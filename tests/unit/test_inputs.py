@@ -64,12 +64,13 @@ def test_the_strict_types_refuse_coercion_but_take_their_own_kind() -> None:
     for bad in ("3", True):
         with pytest.raises(ValidationError):
             Example.model_validate({"ratio": bad})
-    for model, field, values in [
+    coercions: list[tuple[type[BaseModel], str, list[object]]] = [
         (models.TenantCreate, "max_webhooks", ["5", 5.0, True]),
         (models.WebhookUpdate, "is_active", ["yes", 1, "true"]),
         (models.EventTypeUpdate, "archived", ["no", 0]),
         (models.SecretRotation, "grace_seconds", ["60", 60.0, False]),
-    ]:
+    ]
+    for model, field, values in coercions:
         base = {"name": "x"} if model is models.TenantCreate else {}
         for value in values:
             with pytest.raises(ValidationError):

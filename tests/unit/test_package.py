@@ -30,4 +30,4 @@ def test_the_client_names_are_still_hooklines(name: str) -> None:
 
 def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'Clinet'"):
-        hookline.Clinet  # type: ignore[attr-defined]  # noqa: B018
+        hookline.Clinet  # noqa: B018

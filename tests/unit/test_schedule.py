@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from hookline.schedule import (
     RETRY_AFTER_CEILING,
+    Decision,
     Delivered,
     Disable,
     GiveUp,
@@ -28,7 +29,7 @@ def run(
     retry_after: float | None = None,
     rand: float = MID,
     final: bool = False,
-):  # type: ignore[no-untyped-def]
+) -> Decision:
     return decide(
         POLICY,
         attempt=attempt,

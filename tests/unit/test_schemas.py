@@ -424,7 +424,9 @@ def subschemas(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Schema]:
     )
 
 
-schema_trees = st.recursive(st.booleans() | st.just({}), subschemas, max_leaves=12)
+schema_trees: st.SearchStrategy[bool | Schema] = st.recursive(
+    st.booleans() | st.just({}), subschemas, max_leaves=12
+)
 documents = st.builds(
     lambda root, defs: {**root, "$defs": defs},
     subschemas(schema_trees),

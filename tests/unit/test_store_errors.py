@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.pool import QueuePool
 
 from hookline.store.database import transient
 
@@ -48,6 +49,7 @@ async def test_the_postgresql_pool_takes_its_size_from_the_settings(tmp_path: Pa
     node = Hookline(settings)  # nothing connects until it starts
     try:
         pool = node.db._writer.pool
-        assert (pool.size(), pool._max_overflow) == (3, 3)  # type: ignore[attr-defined]
+        assert isinstance(pool, QueuePool)
+        assert (pool.size(), pool._max_overflow) == (3, 3)
     finally:
         await node.db.close()
