@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from jsonschema.protocols import Validator
 
 from hookline import schemas
+from hookline.clock import Clock, system_clock
 from hookline.errors import InvalidInput
 from hookline.models import EventType
 from hookline.store import Database
@@ -61,12 +61,13 @@ def _compile(event_type: EventType, schema: dict[str, Any]) -> Validator | Unusa
 
 
 class EventCatalog:
-    def __init__(self, db: Database, *, max_age: float = 5.0) -> None:
+    def __init__(self, db: Database, *, max_age: float = 5.0, clock: Clock = system_clock) -> None:
         self._db = db
         self._max_age = max_age
         self._types: dict[str, EventType] = {}
         self._compiled: dict[str, _Compiled] = {}
         self._loaded_at = float("-inf")
+        self._clock = clock
         self._lock = asyncio.Lock()
 
     async def _reload(self) -> None:
@@ -84,13 +85,13 @@ class EventCatalog:
                 compiled[event_type.name] = known
             self._types = {t.name: t for t in types}
             self._compiled = compiled
-            self._loaded_at = time.monotonic()
+            self._loaded_at = self._clock()
 
     def invalidate(self) -> None:
         self._loaded_at = float("-inf")
 
     async def get(self, name: str) -> EventType | None:
-        if time.monotonic() - self._loaded_at > self._max_age or name not in self._types:
+        if self._clock() - self._loaded_at > self._max_age or name not in self._types:
             await self._reload()
         return self._types.get(name)
 

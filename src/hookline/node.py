@@ -61,7 +61,7 @@ class Hookline:
         self.clock = clock
         self.db = Database(settings.database_url, pool_size=settings.database_pool_size)
         self.policy = network_policy(settings)
-        self.catalog = EventCatalog(self.db)
+        self.catalog = EventCatalog(self.db, clock=clock)
         self.vault = Vault.load(_secret(settings.secret_key), settings.data_dir)
         self.transport = Transport(
             timeout=settings.request_timeout,
