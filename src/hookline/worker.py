@@ -90,6 +90,7 @@ class Worker:
         self._tenant_of: dict[str, str] = {}  # webhook -> tenant, for webhooks requesting
         self._lease_prefix = ids.new_id("lease")  # + "." + a claim number: this worker's leases
         self._soonest: float | None = None  # the earliest time this worker knows work is due
+        self._claimed_at = float("-inf")  # when the last claim began
         # Tenants and webhooks the last claim passed over (no room): when one of their requests
         # ends, claim again at once rather than at the next poll.
         self._passed_over: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
@@ -147,11 +148,14 @@ class Worker:
                     await asyncio.wait_for(self._wake.wait(), self._idle_wait())
 
     def _idle_wait(self) -> float:
-        """Until the soonest delivery this worker knows is due, at most a poll interval."""
-        soonest, self._soonest = self._soonest, None
-        if soonest is None:
+        """Until the soonest delivery this worker knows is due, at most a poll interval. What
+        was due when the last claim began, that claim has seen; what comes due later is kept,
+        however often the wait is cut short by a wake-up."""
+        if self._soonest is not None and self._soonest <= self._claimed_at:
+            self._soonest = None
+        if self._soonest is None:
             return self._poll_interval
-        return min(self._poll_interval, max(0.001, soonest - self._clock()))
+        return min(self._poll_interval, max(0.001, self._soonest - self._clock()))
 
     def _expect(self, at: float) -> None:
         self._soonest = at if self._soonest is None else min(self._soonest, at)
@@ -162,7 +166,7 @@ class Worker:
 
     async def _claim(self, limit: int) -> tuple[int, list[Job | Skipped]]:
         """Claim up to `limit` due deliveries; returns how many were due and what to attempt."""
-        now = self._clock()
+        now = self._claimed_at = self._clock()
         token = f"{self._lease_prefix}.{self.claims & 0xFFFFFFF:x}"
         self.claims += 1
         full_tenants, full_webhooks = admission.rooms(self._concurrency, self._busy()).full()
