@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import heapq
 import logging
 import random
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from hookline.vault import Vault
 log = logging.getLogger(__name__)
 
 Outcome = Finished | Skipped
+MAX_EXPECTED = 100_000  # due times a worker remembers
 
 
 class Worker:
@@ -89,7 +91,7 @@ class Worker:
         self._requesting: collections.Counter[str] = collections.Counter()  # webhook -> requests
         self._tenant_of: dict[str, str] = {}  # webhook -> tenant, for webhooks requesting
         self._lease_prefix = ids.new_id("lease")  # + "." + a claim number: this worker's leases
-        self._soonest: float | None = None  # the earliest time this worker knows work is due
+        self._expected: list[float] = []  # a heap: times this worker knows work comes due
         self._claimed_at = float("-inf")  # when the last claim began
         # Tenants and webhooks the last claim passed over (no room): when one of their requests
         # ends, claim again at once rather than at the next poll.
@@ -148,17 +150,19 @@ class Worker:
                     await asyncio.wait_for(self._wake.wait(), self._idle_wait())
 
     def _idle_wait(self) -> float:
-        """Until the soonest delivery this worker knows is due, at most a poll interval. What
-        was due when the last claim began, that claim has seen; what comes due later is kept,
-        however often the wait is cut short by a wake-up."""
-        if self._soonest is not None and self._soonest <= self._claimed_at:
-            self._soonest = None
-        if self._soonest is None:
+        """Until the next time this worker knows work comes due, at most a poll interval. What
+        was due when the last claim began, that claim has seen; every later time is kept, so a
+        wake-up that cuts the wait short loses none of them."""
+        expected = self._expected
+        while expected and expected[0] <= self._claimed_at:
+            heapq.heappop(expected)
+        if not expected:
             return self._poll_interval
-        return min(self._poll_interval, max(0.001, self._soonest - self._clock()))
+        return min(self._poll_interval, max(0.001, expected[0] - self._clock()))
 
     def _expect(self, at: float) -> None:
-        self._soonest = at if self._soonest is None else min(self._soonest, at)
+        if len(self._expected) < MAX_EXPECTED:  # beyond it, polling finds the rest
+            heapq.heappush(self._expected, at)
 
     def _busy(self) -> dict[str, tuple[str, int]]:
         """This worker's requests in flight: webhook -> (tenant, how many)."""
