@@ -22,6 +22,7 @@ from hookline.models import (
     Trigger,
     Webhook,
 )
+from hookline.records import Route
 from hookline.service.common import found
 from hookline.store import Database
 from hookline.store import attempts as attempt_rows
@@ -128,11 +129,11 @@ class Deliveries:
         async with self._db.write() as conn:
             webhook = await _webhook(conn, webhook_id, tenant)
             _refuse_if_disabled(webhook)
-            route = found(await webhook_rows.route(conn, webhook_id), "webhook", webhook_id)
             since = max(spec.since, webhook.created_at)
             requeued = await delivery_rows.requeue_finished(
                 conn, webhook_id, since=since, until=until, now=self._clock()
             )
+        route = Route(webhook.id, webhook.tenant_id, frozenset(webhook.event_types), webhook.filter)
         created, after = 0, ""
         while True:  # in chunks, so ingest is never held up for long
             async with self._db.write() as conn:

@@ -12,7 +12,7 @@ from hookline.models import Delivery, DeliveryStatus, NumberedPage, Page, Paging
 from hookline.records import Claim, DeliveryUpdate, NewDelivery
 from hookline.store.notify import announce
 from hookline.store.pages import fetch_page
-from hookline.store.schema import AnyRow, Timestamp, deliveries, values
+from hookline.store.schema import BIND, AnyRow, Timestamp, binds, deliveries, values
 
 RECORD_COLUMNS = tuple(deliveries.c[name] for name in Delivery.model_fields)
 PENDING = DeliveryStatus.PENDING.value
@@ -197,16 +197,16 @@ async def release_pending(
 _FINISH = (
     update(deliveries)
     .where(
-        deliveries.c.id == bindparam("b_id", type_=Text),
-        deliveries.c.lease_token == bindparam("b_token", type_=Text),
+        deliveries.c.id == bindparam(BIND + "id", type_=Text),
+        deliveries.c.lease_token == bindparam(BIND + "token", type_=Text),
     )
     .values(
-        status=bindparam("b_status", type_=Text),
-        attempt_count=bindparam("b_attempts", type_=Integer),
-        next_attempt_at=bindparam("b_next", type_=Timestamp),
-        last_status_code=bindparam("b_code", type_=Integer),
-        last_error=bindparam("b_error", type_=Text),
-        finished_at=bindparam("b_finished", type_=Timestamp),
+        status=bindparam(BIND + "status", type_=Text),
+        attempt_count=bindparam(BIND + "attempt_count", type_=Integer),
+        next_attempt_at=bindparam(BIND + "next_attempt_at", type_=Timestamp),
+        last_status_code=bindparam(BIND + "last_status_code", type_=Integer),
+        last_error=bindparam(BIND + "last_error", type_=Text),
+        finished_at=bindparam(BIND + "finished_at", type_=Timestamp),
         trigger=Trigger.SCHEDULED.value,
         lease_token=None,
         throttled=False,
@@ -217,20 +217,7 @@ _FINISH = (
 async def finish_many(conn: AsyncConnection, updates: list[DeliveryUpdate]) -> None:
     """Write each delivery's next state; a delivery whose lease was lost is left alone."""
     if updates:
-        rows = [
-            {
-                "b_id": u.id,
-                "b_token": u.token,
-                "b_status": u.status.value,
-                "b_attempts": u.attempt_count,
-                "b_next": u.next_attempt_at,
-                "b_code": u.last_status_code,
-                "b_error": u.last_error,
-                "b_finished": u.finished_at,
-            }
-            for u in updates
-        ]
-        await conn.execute(_FINISH, rows)
+        await conn.execute(_FINISH, [binds(u) for u in updates])
 
 
 async def retry_now(

@@ -62,6 +62,15 @@ def values(record: Any) -> dict[str, Any]:
     return {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
 
 
+BIND = "b_"  # bind parameters of UPDATE statements: column names are taken by SET
+
+
+def binds(record: Any) -> dict[str, Any]:
+    """A record as the bind parameters of an executemany UPDATE whose parameters are named
+    `b_<field>` (`bindparam(BIND + "field")`)."""
+    return {BIND + name: value for name, value in values(record).items()}
+
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",

@@ -22,7 +22,7 @@ from hookline.records import Route, SealedTarget, Tally, WebhookGate, WebhookHea
 from hookline.store import tenants as tenant_rows
 from hookline.store.notify import announce
 from hookline.store.pages import fetch_page
-from hookline.store.schema import AnyRow, Timestamp, deliveries, epoch, webhooks
+from hookline.store.schema import BIND, AnyRow, Timestamp, binds, deliveries, epoch, webhooks
 
 PENDING = DeliveryStatus.PENDING.value
 
@@ -116,15 +116,6 @@ async def routes(conn: AsyncConnection, tenant_ids: set[str], *, everyone: bool)
     return [_route(row) for row in await conn.execute(query)]
 
 
-async def route(conn: AsyncConnection, webhook_id: str) -> Route | None:
-    """One webhook's route, active or not."""
-    query = select(
-        webhooks.c.id, webhooks.c.tenant_id, webhooks.c.event_types, webhooks.c.filter
-    ).where(webhooks.c.id == webhook_id)
-    row = (await conn.execute(query)).one_or_none()
-    return _route(row) if row else None
-
-
 async def targets(
     conn: AsyncConnection, webhook_ids: set[str], *, tenant_id: str | None = None
 ) -> dict[str, SealedTarget]:
@@ -168,26 +159,26 @@ async def disable(conn: AsyncConnection, webhook_id: str, reason: str, now: floa
     await cancel_pending(conn, webhook_id, f"webhook disabled: {reason}", now)
 
 
-_reset = bindparam("b_reset", type_=Boolean)
-_streak = bindparam("b_streak", type_=Integer)
-_since = bindparam("b_since", type_=Timestamp)
+_reset = bindparam(BIND + "reset", type_=Boolean)
+_streak = bindparam(BIND + "streak", type_=Integer)
+_since = bindparam(BIND + "failing_since", type_=Timestamp)
 _TALLY = (
     update(webhooks)
-    .where(webhooks.c.id == bindparam("b_id", type_=Text))
+    .where(webhooks.c.id == bindparam(BIND + "webhook_id", type_=Text))
     .values(
-        success_count=webhooks.c.success_count + bindparam("b_successes", type_=Integer),
-        failure_count=webhooks.c.failure_count + bindparam("b_failures", type_=Integer),
-        # `b_reset`: a success happened in this batch, so the failure streak restarts after it.
+        success_count=webhooks.c.success_count + bindparam(BIND + "successes", type_=Integer),
+        failure_count=webhooks.c.failure_count + bindparam(BIND + "failures", type_=Integer),
+        # `reset`: a success happened in this batch, so the failure streak restarts after it.
         consecutive_failures=case(
             (_reset, _streak), else_=webhooks.c.consecutive_failures + _streak
         ),
         failing_since=case((_reset, _since), else_=func.coalesce(webhooks.c.failing_since, _since)),
-        last_triggered_at=bindparam("b_last", type_=Timestamp),
+        last_triggered_at=bindparam(BIND + "last_at", type_=Timestamp),
         last_success_at=func.coalesce(
-            bindparam("b_last_success", type_=Timestamp), webhooks.c.last_success_at
+            bindparam(BIND + "last_success_at", type_=Timestamp), webhooks.c.last_success_at
         ),
         last_failure_at=func.coalesce(
-            bindparam("b_last_failure", type_=Timestamp), webhooks.c.last_failure_at
+            bindparam(BIND + "last_failure_at", type_=Timestamp), webhooks.c.last_failure_at
         ),
     )
 )
@@ -196,21 +187,7 @@ _TALLY = (
 async def tally_many(conn: AsyncConnection, tallies: list[Tally]) -> None:
     """Add a batch of attempt results to each webhook's counters."""
     if tallies:
-        rows = [
-            {
-                "b_id": t.webhook_id,
-                "b_successes": t.successes,
-                "b_failures": t.failures,
-                "b_reset": t.reset,
-                "b_streak": t.streak,
-                "b_since": t.failing_since,
-                "b_last": t.last_at,
-                "b_last_success": t.last_success_at,
-                "b_last_failure": t.last_failure_at,
-            }
-            for t in tallies
-        ]
-        await conn.execute(_TALLY, rows)
+        await conn.execute(_TALLY, [binds(t) for t in tallies])
 
 
 def _circuit(row: AnyRow) -> Circuit:
