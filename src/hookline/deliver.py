@@ -112,7 +112,19 @@ async def attempt(
 ) -> Finished:
     started = clock()
     result = await transport.post(build_request(job, int(started)))
-    ended = clock()
+    return finish(job, result, policy, started=started, ended=clock(), rand=rand())
+
+
+def finish(
+    job: Job,
+    result: Response | Failure,
+    policy: RetryPolicy,
+    *,
+    started: float,
+    ended: float,
+    rand: float,
+) -> Finished:
+    """An attempt that ended with `result`, and what happens next."""
     if isinstance(result, Response):
         status, retry_after = result.status_code, parse_retry_after(result.retry_after, ended)
     else:
@@ -123,7 +135,7 @@ async def attempt(
         status_code=status,
         retry_after=retry_after,
         now=ended,
-        rand=rand(),
+        rand=rand,
         final=job.trigger == Trigger.MANUAL,
     )
     return Finished(job, started, ended, result, decision)

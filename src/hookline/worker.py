@@ -27,9 +27,8 @@ from hookline.batching import Batcher
 from hookline.clock import Clock, system_clock
 from hookline.deliver import Finished, Job, Skipped, Target
 from hookline.errors import StoreUnavailable
-from hookline.models import Trigger
 from hookline.records import Claim
-from hookline.schedule import Retry, RetryPolicy, decide
+from hookline.schedule import Retry, RetryPolicy
 from hookline.store import Database
 from hookline.store import attempts as attempt_rows
 from hookline.store import deliveries as delivery_rows
@@ -88,8 +87,8 @@ class Worker:
         self._stopping = False
         self.claims = 0  # claim queries run: an idle worker adds one per poll interval
         self._pace: dict[str, float] = {}  # webhook -> recent request latency (seconds)
-        self._requesting: collections.Counter[str] = collections.Counter()  # webhook -> requests
-        self._tenant_of: dict[str, str] = {}  # webhook -> tenant, for webhooks requesting
+        # (webhook, tenant) -> this worker's requests to it whose response is not in yet
+        self._requesting: collections.Counter[tuple[str, str]] = collections.Counter()
         self._lease_prefix = ids.new_id("lease")  # + "." + a claim number: this worker's leases
         self._expected: list[float] = []  # a heap: times this worker knows work comes due
         self._claimed_at = float("-inf")  # when the last claim began
@@ -166,7 +165,7 @@ class Worker:
 
     def _busy(self) -> dict[str, tuple[str, int]]:
         """This worker's requests in flight: webhook -> (tenant, how many)."""
-        return {w: (self._tenant_of[w], n) for w, n in self._requesting.items()}
+        return {webhook: (tenant, n) for (webhook, tenant), n in self._requesting.items()}
 
     async def _claim(self, limit: int) -> tuple[int, list[Job | Skipped]]:
         """Claim up to `limit` due deliveries; returns how many were due and what to attempt."""
@@ -229,7 +228,7 @@ class Worker:
             state.id: Gate(
                 circuit=state.circuit,
                 max_in_flight=min(state.max_in_flight or self._max_in_flight, self._ceiling),
-                in_flight=busy.get(state.id, 0) + self._requesting[state.id],
+                in_flight=busy.get(state.id, 0) + self._requesting[(state.id, state.tenant_id)],
                 rate_per_minute=state.rate_limit_per_minute,
                 tat=state.throttle_tat,
                 pace=self._pace.get(state.id, DEFAULT_PACE),
@@ -257,8 +256,7 @@ class Worker:
 
     def _spawn(self, job: Job | Skipped) -> None:
         if isinstance(job, Job):
-            self._requesting[job.target.webhook_id] += 1  # until its response is in
-            self._tenant_of[job.target.webhook_id] = job.tenant_id
+            self._requesting[(job.target.webhook_id, job.tenant_id)] += 1
         task = asyncio.create_task(self._attempt(job))
         self._in_flight.add(task)
         task.add_done_callback(self._task_done)
@@ -286,10 +284,10 @@ class Worker:
 
     def _request_ended(self, job: Job) -> None:
         webhook_id = job.target.webhook_id
-        self._requesting[webhook_id] -= 1
-        if self._requesting[webhook_id] <= 0:
-            del self._requesting[webhook_id]
-            self._tenant_of.pop(webhook_id, None)
+        key = (webhook_id, job.tenant_id)
+        self._requesting[key] -= 1
+        if self._requesting[key] <= 0:
+            del self._requesting[key]
         tenants, webhooks = self._passed_over
         if job.tenant_id in tenants or webhook_id in webhooks:
             self.wake()  # its room just grew: what the claim passed over may go now
@@ -311,16 +309,9 @@ class Worker:
                 "it is retried on the schedule",
                 latency_ms=round((ended - started) * 1000),
             )
-            decision = decide(
-                self._policy,
-                attempt=job.number,
-                status_code=None,
-                retry_after=None,
-                now=ended,
-                rand=self._rand(),
-                final=job.trigger == Trigger.MANUAL,
+            return deliver.finish(
+                job, failure, self._policy, started=started, ended=ended, rand=self._rand()
             )
-            return Finished(job, started, ended, failure, decision)
 
     def _learn_pace(self, done: Finished) -> None:
         webhook_id, took = done.job.target.webhook_id, done.ended_at - done.started_at
