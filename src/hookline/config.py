@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     # Delivery
     retry_schedule: Annotated[tuple[float, ...], NoDecode] = DEFAULT_RETRY_SCHEDULE
     request_timeout: float = Field(default=15.0, gt=0, le=300)
+    max_request_timeout: float = Field(default=60.0, gt=0, le=300)  # a webhook's own `timeout`
     retry_after_max: float = Field(default=3600.0, ge=0)
     lease_seconds: float | None = Field(default=None, gt=0)
     worker_concurrency: int = Field(default=256, ge=1, le=10_000)
@@ -156,11 +157,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_lease(self) -> Settings:
-        if self.lease_seconds is not None and self.lease_seconds <= self.request_timeout:
+        if self.lease_seconds is not None and self.lease_seconds <= self.longest_timeout:
             raise ValueError(
-                f"HOOKLINE_LEASE_SECONDS ({self.lease_seconds}) must be longer than "
-                f"HOOKLINE_REQUEST_TIMEOUT ({self.request_timeout}), or a delivery still in "
-                "flight could be claimed by a second worker"
+                f"HOOKLINE_LEASE_SECONDS ({self.lease_seconds}) must be longer than the longest "
+                f"request timeout ({self.longest_timeout}: HOOKLINE_REQUEST_TIMEOUT or "
+                "HOOKLINE_MAX_REQUEST_TIMEOUT), or a delivery still in flight could be claimed "
+                "by a second worker"
             )
         return self
 
@@ -177,8 +179,13 @@ class Settings(BaseSettings):
         return max(1, self.worker_concurrency // 4)
 
     @property
+    def longest_timeout(self) -> float:
+        """The longest an attempt may take: the default, or a webhook's own `timeout`."""
+        return max(self.request_timeout, self.max_request_timeout)
+
+    @property
     def lease(self) -> float:
         """How long a claimed delivery stays invisible to other workers."""
         if self.lease_seconds is not None:
             return self.lease_seconds
-        return self.request_timeout * 2 + 5.0
+        return self.longest_timeout * 2 + 5.0

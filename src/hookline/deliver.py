@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from hookline import ids, signing
+from hookline import formats, ids, schemes
 from hookline.clock import Clock, system_clock
 from hookline.models import DeliveryStatus, Trigger
 from hookline.records import DeliveryUpdate, NewAttempt, SealedTarget, Tally
@@ -36,21 +36,36 @@ class Target:
     url: str
     keys: tuple[bytes, ...]  # current secret first, then a rotated-out one still in its grace
     headers: dict[str, str]
-    format: str
+    format: formats.Spec
+    context: formats.Context
+    scheme: schemes.Scheme = None  # None: Standard Webhooks
+    retry_schedule: tuple[float, ...] | None = None  # None: the installation's
+    timeout: float | None = None  # None: the installation's
 
     @classmethod
     def open(cls, sealed: SealedTarget, now: float, vault: Vault) -> Target:
         """The webhook's secrets opened: the rotated-out secret signs too until it expires."""
-        keys = [signing.stored_key(vault.open(sealed.secret))]
+        scheme = sealed.signature
+        keys = [schemes.key(scheme, vault.open(sealed.secret))]
         expires = sealed.previous_secret_expires_at
         if sealed.previous_secret and expires is not None and expires > now:
-            keys.append(signing.stored_key(vault.open(sealed.previous_secret)))
+            keys.append(schemes.key(scheme, vault.open(sealed.previous_secret)))
         return cls(
             webhook_id=sealed.id,
             url=sealed.url,
             keys=tuple(keys),
             headers=dict(sealed.headers),
-            format=sealed.format,
+            format=formats.Spec(sealed.format, sealed.template, sealed.format_options),
+            context=formats.Context(
+                webhook_id=sealed.id,
+                webhook_name=sealed.name,
+                tenant_id=sealed.tenant_id,
+                tenant_uid=sealed.tenant_uid,
+                tenant_name=sealed.tenant_name,
+            ),
+            scheme=scheme,
+            retry_schedule=sealed.retry_schedule,
+            timeout=sealed.timeout,
         )
 
 
@@ -87,19 +102,26 @@ class Skipped:
     reason: str
 
 
-def build_request(job: Job, timestamp: int) -> OutboundRequest:
-    body = job.payload.encode()
+def build_request(job: Job, at: float) -> OutboundRequest:
+    """The request of one attempt made at `at`: the body in the webhook's format, signed with
+    its scheme. Raises formats.FormatError when the body cannot be rendered."""
+    target = job.target
+    body = formats.render(target.format, job.payload, target.context)
+    signed = schemes.headers(
+        target.scheme,
+        target.keys,
+        schemes.Message(job.event_id, target.webhook_id, job.event_type, at, body),
+    )
     headers = {
-        **job.target.headers,
+        **target.headers,
         "content-type": "application/json",
-        "webhook-id": job.event_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": signing.signature_header(
-            job.target.keys, job.event_id, timestamp, body
-        ),
         "x-webhook-event": job.event_type,
     }
-    return OutboundRequest(url=job.target.url, headers=headers, body=body)
+    for name, value in signed.items():  # the scheme's spelling wins over a default's
+        for taken in [k for k in headers if k.lower() == name.lower()]:
+            del headers[taken]
+        headers[name] = value
+    return OutboundRequest(url=target.url, headers=headers, body=body, timeout=target.timeout)
 
 
 async def attempt(
@@ -111,7 +133,15 @@ async def attempt(
     rand: Callable[[], float] = random.random,
 ) -> Finished:
     started = clock()
-    result = await transport.post(build_request(job, int(started)))
+    try:
+        request = build_request(job, started)
+    except formats.FormatError as exc:
+        result: Response | Failure = Failure(
+            error=f"the {job.target.format.name} format could not render this event: {exc}",
+            latency_ms=0,
+        )
+    else:
+        result = await transport.post(request)
     return finish(job, result, policy, started=started, ended=clock(), rand=rand())
 
 
@@ -124,7 +154,10 @@ def finish(
     ended: float,
     rand: float,
 ) -> Finished:
-    """An attempt that ended with `result`, and what happens next."""
+    """An attempt that ended with `result`, and what happens next (on the webhook's own retry
+    schedule when it has one)."""
+    if job.target.retry_schedule is not None:
+        policy = replace(policy, schedule=job.target.retry_schedule)
     if isinstance(result, Response):
         status, retry_after = result.status_code, parse_retry_after(result.retry_after, ended)
     else:

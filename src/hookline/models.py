@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictFloat,
     StrictInt,
     StringConstraints,
 )
@@ -34,7 +35,19 @@ RequiredName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)
 ]
 Description = Annotated[str, StringConstraints(max_length=4000)]
-WebhookFormat = Literal["standard"]
+WebhookFormat = Literal["standard", "data", "template", "discord", "slack", "telegram"]
+ManagedBy = Literal["env", "file"]
+GroupName = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=128, pattern=EVENT_TYPE_PATTERN
+    ),
+]
+# Seconds between attempts (len + 1 attempts in all), per webhook.
+RetrySchedule = Annotated[
+    list[Annotated[StrictFloat, Field(ge=0, le=7 * 86_400)]], Field(max_length=50)
+]
+Template = Annotated[str, StringConstraints(min_length=1, max_length=64 * 1024)]
 
 # The type of the events `POST /webhooks/{id}/test` sends (not in the catalog, never fanned out).
 TEST_EVENT_TYPE = "webhook.test"
@@ -176,6 +189,13 @@ class EventType(Record):
     name: str
     description: str
     json_schema: dict[str, Any] | None = Field(alias="schema", serialization_alias="schema")
+    group: str | None = Field(
+        default=None, description="A group of types, e.g. seed 000's source CASCADE."
+    )
+    examples: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Example data objects; the first is what test sends and previews use.",
+    )
     archived: bool
     created_at: datetime
     updated_at: datetime
@@ -190,7 +210,25 @@ class Webhook(Record):
     event_types: list[str]
     filter: dict[str, Any] | None
     headers: dict[str, str]
-    format: str
+    format: WebhookFormat
+    template: str | None = Field(default=None, description="The Jinja2 text of `template`.")
+    format_options: dict[str, Any] | None = Field(
+        default=None, description='Options of the format, e.g. telegram\'s {"chat_id": ...}.'
+    )
+    signature: dict[str, Any] | None = Field(
+        default=None, description="The signature scheme; null: Standard Webhooks."
+    )
+    retry_schedule: list[float] | None = Field(
+        default=None, description="Seconds between attempts; null: HOOKLINE_RETRY_SCHEDULE."
+    )
+    timeout: float | None = Field(
+        default=None, description="Seconds per attempt; null: HOOKLINE_REQUEST_TIMEOUT."
+    )
+    managed_by: ManagedBy | None = Field(
+        default=None,
+        description="`env` or `file`: declared in hookline's configuration, and changed there "
+        "only (the API answers 409).",
+    )
     is_active: bool
     disabled_reason: str | None
     rate_limit_per_minute: int | None
@@ -385,6 +423,8 @@ class EventTypeCreate(Input):
     name: EventTypeName
     description: Description = ""
     json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+    group: GroupName | None = None
+    examples: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
 
 
 class EventTypeUpdate(Input):
@@ -393,6 +433,8 @@ class EventTypeUpdate(Input):
     description: Description | None = None
     json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
     archived: StrictBool | None = None
+    group: GroupName | None = None
+    examples: list[dict[str, Any]] | None = Field(default=None, max_length=20)
 
 
 class WebhookCreate(Input):
@@ -429,10 +471,25 @@ class WebhookCreate(Input):
         '{"data.amount_usd": {"$gte": 100000}} (see docs/filters.md).',
     )
     headers: dict[str, str] = Field(default_factory=dict)
-    format: WebhookFormat = "standard"
+    format: WebhookFormat | None = Field(
+        default=None,
+        description="The body's shape (docs/formats.md); default: by URL (Discord, Slack, "
+        "Telegram), else `standard`.",
+    )
+    template: Template | None = None
+    format_options: dict[str, Any] | None = None
+    signature: dict[str, Any] | None = Field(
+        default=None,
+        description='A signature scheme such as {"header": "X-Webhook-Signature"} or '
+        '{"preset": "github"}; omit for Standard Webhooks (docs/formats.md).',
+    )
+    retry_schedule: RetrySchedule | None = None
+    timeout: StrictFloat | None = Field(default=None, gt=0)
     is_active: StrictBool = True
     secret: str | None = Field(
-        default=None, description="Bring your own `whsec_...` secret; generated when omitted."
+        default=None,
+        description="Bring your own secret (`whsec_...`; with a custom `signature`, any 16 to "
+        "256 printable characters); generated when omitted.",
     )
     rate_limit_per_minute: StrictInt | None = Field(
         default=None,
@@ -455,6 +512,15 @@ class WebhookUpdate(Input):
     filter: dict[str, Any] | None = Field(default=None, description="`null` removes the filter.")
     headers: dict[str, str] | None = None
     format: WebhookFormat | None = None
+    template: Template | None = None
+    format_options: dict[str, Any] | None = None
+    signature: dict[str, Any] | None = Field(
+        default=None, description="`null`: back to Standard Webhooks."
+    )
+    retry_schedule: RetrySchedule | None = Field(
+        default=None, description="`null`: the installation's schedule."
+    )
+    timeout: StrictFloat | None = Field(default=None, gt=0, description="`null`: the default.")
     is_active: StrictBool | None = None
     rate_limit_per_minute: StrictInt | None = Field(
         default=None, ge=1, le=1_000_000, description="`null` removes the limit."
@@ -490,6 +556,20 @@ class WebhookTest(Input):
         default=None, description="Send an example of this type instead of `webhook.test`."
     )
     data: dict[str, Any] | None = Field(default=None, description="The example's data.")
+
+
+class WebhookPreview(Input):
+    event_type: EventTypeName = Field(description="The event type to render.")
+    data: dict[str, Any] | None = Field(
+        default=None, description="The event's data; default: the type's first example."
+    )
+
+
+class Preview(Record):
+    """What a delivery would send, without sending it."""
+
+    headers: dict[str, str]
+    body: str = Field(description="Exactly the bytes that would be sent, as UTF-8 text.")
 
 
 class EventSend(Input):

@@ -122,6 +122,7 @@ class Hookline:
             on_requeue=self._wake_worker,
             on_keys_revoked=self.authenticator.forget,
             in_flight_ceiling=settings.in_flight_ceiling,
+            max_request_timeout=settings.max_request_timeout,
             clock=clock,
         )
         self.generated_operator_secret: str | None = None

@@ -123,6 +123,14 @@ class SealedTarget:
     headers: dict[str, str]
     format: str
     is_active: bool
+    name: str = ""
+    tenant_uid: str | None = None
+    tenant_name: str = ""
+    template: str | None = None
+    format_options: dict[str, Any] | None = None
+    signature: dict[str, Any] | None = None  # the expanded scheme; None: Standard Webhooks
+    retry_schedule: tuple[float, ...] | None = None  # None: the installation's
+    timeout: float | None = None  # None: the installation's
 
 
 # --- written by the worker when attempts end ----------------------------------------------------

@@ -37,6 +37,7 @@ class OutboundRequest:
     url: str
     headers: dict[str, str]
     body: bytes
+    timeout: float | None = None  # None: the transport's
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,9 +150,14 @@ class Transport:
         blocked = host_refusal(url, self.policy, written=request.url)
         if blocked:
             return Failure(error=f"blocked by the SSRF guard: {blocked}", latency_ms=0)
+        timeout = request.timeout or self.timeout
         try:
             async with session.post(
-                url, data=request.body, headers=request.headers, allow_redirects=False
+                url,
+                data=request.body,
+                headers=request.headers,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=timeout),
             ) as response:
                 body = await self._read_capped(response)
                 return Response(
@@ -161,7 +167,7 @@ class Transport:
                     latency_ms=_elapsed_ms(started),
                 )
         except Exception as exc:  # every network failure becomes a recorded attempt
-            return Failure(error=describe_error(exc, self.timeout), latency_ms=_elapsed_ms(started))
+            return Failure(error=describe_error(exc, timeout), latency_ms=_elapsed_ms(started))
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> str:
         cap = self.max_body_bytes

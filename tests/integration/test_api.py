@@ -122,7 +122,8 @@ async def test_webhooks_lifecycle(hookline: Running, receiver: Receiver) -> None
         "disabled_reason", "headers", "format", "rate_limit_per_minute", "max_in_flight",
         "circuit_state", "circuit_retry_at", "created_at",
         "updated_at", "last_triggered_at", "success_count", "failure_count",
-        "consecutive_failures",
+        "consecutive_failures", "template", "format_options", "signature", "retry_schedule",
+        "timeout", "managed_by",
     }  # fmt: skip
     fetched = api.ok(await client.get(f"/api/v1/webhooks/{created['id']}"))
     assert set(fetched) == fields  # the secret is shown at creation only

@@ -170,6 +170,7 @@ async def test_kill_9_of_one_worker_loses_nothing(
     env = environment(
         database_url,
         HOOKLINE_REQUEST_TIMEOUT="3",
+        HOOKLINE_MAX_REQUEST_TIMEOUT="3",
         HOOKLINE_LEASE_SECONDS="4",
         HOOKLINE_WORKER_CONCURRENCY="8",
         # The one webhook may use every worker's slots (the default ceiling, a quarter of one

@@ -81,6 +81,7 @@ async def test_kill_9_mid_flight_loses_nothing(
     env = serve_env(
         database_url,
         HOOKLINE_REQUEST_TIMEOUT="1",
+        HOOKLINE_MAX_REQUEST_TIMEOUT="1",
         HOOKLINE_LEASE_SECONDS="3",
         # Timeouts recorded before the kill must not open the circuit for a minute.
         HOOKLINE_CIRCUIT_BREAKER_FAILURE_THRESHOLD="1000",

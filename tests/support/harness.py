@@ -38,6 +38,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "dev": True,
         "retry_schedule": (0.2, 0.2, 0.2),
         "request_timeout": 2.0,
+        "max_request_timeout": 10.0,
         "poll_interval": 0.05,
     }
     values.update(overrides)

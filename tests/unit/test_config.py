@@ -31,6 +31,13 @@ def test_a_lease_shorter_than_the_timeout_is_refused() -> None:
         Settings(_env_file=None, request_timeout=10, lease_seconds=5)
 
 
+def test_a_lease_shorter_than_a_webhooks_longest_timeout_is_refused() -> None:
+    with pytest.raises(ValidationError, match="HOOKLINE_MAX_REQUEST_TIMEOUT"):
+        Settings(_env_file=None, request_timeout=10, max_request_timeout=60, lease_seconds=30)
+    lease = Settings(_env_file=None, request_timeout=10, max_request_timeout=20).lease
+    assert lease == 45
+
+
 def test_a_blank_admin_key_means_none_was_configured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOOKLINE_ADMIN_KEY", " ")
     assert Settings(_env_file=None).admin_key is None

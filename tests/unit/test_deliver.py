@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from hookline import signing
+from hookline import formats, signing
 from hookline.deliver import (
     Finished,
     Job,
@@ -34,7 +34,8 @@ def job(number: int = 1, webhook: str = "wh_1", keys: tuple[bytes, ...] | None =
             url="https://example.com/hook",
             keys=keys or (signing.secret_key(SECRET),),
             headers={"X-Customer": "42"},
-            format="standard",
+            format=formats.Spec(),
+            context=formats.Context(webhook),
         ),
         number=number,
         trigger=Trigger.SCHEDULED,
@@ -47,7 +48,7 @@ def ok(status: int = 200) -> Response:
 
 
 def test_the_request_is_signed_over_the_exact_body_with_standard_headers() -> None:
-    request = build_request(job(), timestamp=1_700_000_000)
+    request = build_request(job(), 1_700_000_000)
     assert request.body == job().payload.encode()
     assert request.headers["webhook-id"] == "evt_1"
     assert request.headers["webhook-timestamp"] == "1700000000"
@@ -59,7 +60,7 @@ def test_the_request_is_signed_over_the_exact_body_with_standard_headers() -> No
 
 def test_during_rotation_both_secrets_verify() -> None:
     keys = (signing.secret_key(SECRET), signing.secret_key(OLD_SECRET))
-    request = build_request(job(keys=keys), timestamp=1000)
+    request = build_request(job(keys=keys), 1000)
     signing.verify(SECRET, request.headers, request.body, now=1000)
     signing.verify(OLD_SECRET, request.headers, request.body, now=1000)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from hookline import notices
+from hookline import formats, notices
 from hookline.circuit import Breaker, Circuit, State
 from hookline.deliver import Finished, Job, Target
 from hookline.followup import NOTICE_INTERVAL, Rules, plan
@@ -51,7 +51,14 @@ def attempt(
         event_id="evt_1",
         event_type="order.filled",
         payload="{}",
-        target=Target("wh_1", "https://example.com/hook", (b"k" * 32,), {}, "standard"),
+        target=Target(
+            "wh_1",
+            "https://example.com/hook",
+            (b"k" * 32,),
+            {},
+            formats.Spec(),
+            formats.Context("wh_1"),
+        ),
         number=number,
         trigger=trigger,
         tenant_id="ten_1",

@@ -39,6 +39,7 @@ class Service:
         on_requeue: Callable[[], None],
         on_keys_revoked: Callable[[], None],
         in_flight_ceiling: int,
+        max_request_timeout: float = 60.0,
         clock: Clock = system_clock,
     ) -> None:
         """`on_keys_revoked` runs once API keys stopped being valid (a key revoked, a tenant
@@ -54,6 +55,7 @@ class Service:
             vault,
             ingestor,
             in_flight_ceiling=in_flight_ceiling,
+            max_request_timeout=max_request_timeout,
             clock=clock,
         )
         self.events = Events(db, ingestor)

@@ -36,6 +36,8 @@ class EventTypes:
                     "name": spec.name,
                     "description": spec.description,
                     "schema": spec.json_schema,
+                    "group": spec.group,
+                    "examples": spec.examples,
                     "archived": False,
                     "created_at": at,
                     "updated_at": at,

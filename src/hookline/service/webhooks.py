@@ -4,7 +4,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from hookline import fanout, filters, ids, signing
+from hookline import fanout, filters, formats, ids, schemes
 from hookline.catalog import EventCatalog
 from hookline.circuit import State
 from hookline.clock import Clock, system_clock
@@ -115,6 +115,7 @@ class Webhooks:
         ingestor: Ingestor,
         *,
         in_flight_ceiling: int,
+        max_request_timeout: float = 60.0,
         clock: Clock = system_clock,
     ) -> None:
         self._db = db
@@ -124,6 +125,7 @@ class Webhooks:
         self._vault = vault
         self._ingestor = ingestor
         self._ceiling = in_flight_ceiling
+        self._max_timeout = max_request_timeout
         self._clock = clock
 
     def _check_max_in_flight(self, value: int | None) -> int | None:
@@ -142,14 +144,14 @@ class Webhooks:
             await self._catalog.require(unknown[0])  # raises, listing the known types
         return sorted(set(names))
 
-    def _check_secret(self, secret: str | None) -> str:
-        if secret is None:
-            return signing.generate_secret()
-        try:
-            signing.secret_key(secret)
-        except ValueError as exc:
-            raise InvalidInput(f"secret: {exc}", loc=("secret",)) from None
-        return secret
+    def _check_timeout(self, value: float | None) -> float | None:
+        if value is not None and value > self._max_timeout:
+            raise InvalidInput(
+                f"timeout: at most {self._max_timeout:g} s on this installation "
+                f"(HOOKLINE_MAX_REQUEST_TIMEOUT); got {value:g}",
+                loc=("timeout",),
+            )
+        return value
 
     async def create(self, spec: WebhookCreate, *, tenant: str | None) -> WebhookWithSecret:
         tenant_id = _owner(spec.tenant_id, tenant)
@@ -157,8 +159,13 @@ class Webhooks:
         event_types = await self._check_event_types(spec.event_types)
         headers = check_headers(spec.headers)
         payload_filter = None if spec.filter is None else filters.validate(spec.filter)
-        secret = self._check_secret(spec.secret)
+        shape = formats.check(
+            formats.Spec(spec.format or formats.STANDARD, spec.template, spec.format_options), url
+        )
+        scheme = schemes.expand(spec.signature)
+        secret = schemes.check_secret(scheme, spec.secret)
         max_in_flight = self._check_max_in_flight(spec.max_in_flight)
+        timeout = self._check_timeout(spec.timeout)
         at = self._clock()
         async with self._db.write() as conn:
             tenant_id = await resolve_tenant(conn, tenant_id)
@@ -180,7 +187,12 @@ class Webhooks:
                     "event_types": event_types,
                     "filter": payload_filter,
                     "headers": headers,
-                    "format": spec.format,
+                    "format": shape.name,
+                    "template": shape.template,
+                    "format_options": None if shape.options is None else dict(shape.options),
+                    "signature": scheme,
+                    "retry_schedule": spec.retry_schedule,
+                    "timeout": timeout,
                     "secret": self._vault.seal(secret),
                     "is_active": spec.is_active,
                     "rate_limit_per_minute": spec.rate_limit_per_minute,
@@ -219,6 +231,25 @@ class Webhooks:
             values["filter"] = filters.validate(values["filter"])
         if "max_in_flight" in values:
             values["max_in_flight"] = self._check_max_in_flight(values["max_in_flight"])
+        if "timeout" in values:
+            values["timeout"] = self._check_timeout(values["timeout"])
+        if "signature" in values:
+            values["signature"] = schemes.expand(values["signature"])
+        if values.keys() & {"format", "template", "format_options", "url"}:
+            current = await self.get(webhook_id, tenant=tenant)
+            shape = formats.check(
+                formats.Spec(
+                    values.get("format", current.format),
+                    values.get("template", current.template),
+                    values.get("format_options", current.format_options),
+                ),
+                values.get("url", current.url),
+            )
+            values |= {
+                "format": shape.name,
+                "template": shape.template,
+                "format_options": None if shape.options is None else dict(shape.options),
+            }
         if values.get("is_active") is True:  # re-enabled: a fresh start
             values |= {
                 "disabled_reason": None,
@@ -249,11 +280,11 @@ class Webhooks:
     ) -> WebhookWithSecret:
         """A new secret; the old one keeps signing too for `grace_seconds`, so receivers can
         switch over without rejecting a request."""
-        secret = self._check_secret(spec.secret)
         at = self._clock()
         async with self._db.write() as conn:
             current = await webhook_rows.targets(conn, {webhook_id}, tenant_id=tenant)
             row = found(current.get(webhook_id), "webhook", webhook_id)
+            secret = schemes.check_secret(row.signature, spec.secret)
             keep_old = spec.grace_seconds > 0
             updated = await webhook_rows.update_one(
                 conn,

@@ -11,7 +11,9 @@ from hookline.store.schema import AnyRow, event_types
 
 
 def _event_type(row: AnyRow) -> EventType:
-    return EventType.model_validate(dict(row._mapping))
+    values = dict(row._mapping)
+    values["examples"] = values["examples"] or []
+    return EventType.model_validate(values)
 
 
 async def insert_one(conn: AsyncConnection, values: dict[str, Any]) -> EventType:

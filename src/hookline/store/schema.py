@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -116,6 +117,8 @@ event_types = Table(
     Column("name", String(128), primary_key=True),
     Column("description", Text, nullable=False, server_default=""),
     Column("schema", JSON, nullable=True),
+    Column("group", String(128), nullable=True),
+    Column("examples", JSON, nullable=True),
     Column("archived", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
@@ -134,6 +137,11 @@ webhooks = Table(
     Column("headers", JSON, nullable=False),
     Column("format", String(32), nullable=False, server_default="standard"),
     Column("format_options", JSON, nullable=True),
+    Column("template", Text, nullable=True),
+    Column("signature", JSON, nullable=True),  # the expanded scheme; null: Standard Webhooks
+    Column("retry_schedule", JSON, nullable=True),
+    Column("timeout", Float, nullable=True),
+    Column("managed_by", String(16), nullable=True),  # env | file: declared in configuration
     Column("secret", Text, nullable=False),
     Column("previous_secret", Text, nullable=True),
     Column("previous_secret_expires_at", Timestamp, nullable=True),

@@ -22,7 +22,16 @@ from hookline.records import Route, SealedTarget, Tally, WebhookGate, WebhookHea
 from hookline.store import tenants as tenant_rows
 from hookline.store.notify import announce
 from hookline.store.pages import fetch_page
-from hookline.store.schema import BIND, AnyRow, Timestamp, binds, deliveries, epoch, webhooks
+from hookline.store.schema import (
+    BIND,
+    AnyRow,
+    Timestamp,
+    binds,
+    deliveries,
+    epoch,
+    tenants,
+    webhooks,
+)
 
 PENDING = DeliveryStatus.PENDING.value
 
@@ -120,17 +129,29 @@ async def targets(
     conn: AsyncConnection, webhook_ids: set[str], *, tenant_id: str | None = None
 ) -> dict[str, SealedTarget]:
     """What it takes to send to these webhooks, secrets included (still sealed)."""
-    stmt = select(
-        webhooks.c.id,
-        webhooks.c.tenant_id,
-        webhooks.c.url,
-        webhooks.c.secret,
-        webhooks.c.previous_secret,
-        webhooks.c.previous_secret_expires_at,
-        webhooks.c.headers,
-        webhooks.c.format,
-        webhooks.c.is_active,
-    ).where(webhooks.c.id.in_(webhook_ids))
+    stmt = (
+        select(
+            webhooks.c.id,
+            webhooks.c.tenant_id,
+            webhooks.c.url,
+            webhooks.c.secret,
+            webhooks.c.previous_secret,
+            webhooks.c.previous_secret_expires_at,
+            webhooks.c.headers,
+            webhooks.c.format,
+            webhooks.c.is_active,
+            webhooks.c.name,
+            webhooks.c.template,
+            webhooks.c.format_options,
+            webhooks.c.signature,
+            webhooks.c.retry_schedule,
+            webhooks.c.timeout,
+            tenants.c.uid.label("tenant_uid"),
+            tenants.c.name.label("tenant_name"),
+        )
+        .join(tenants, tenants.c.id == webhooks.c.tenant_id)
+        .where(webhooks.c.id.in_(webhook_ids))
+    )
     if tenant_id is not None:
         stmt = stmt.where(webhooks.c.tenant_id == tenant_id)
     return {
@@ -144,6 +165,14 @@ async def targets(
             headers=dict(row.headers),
             format=row.format,
             is_active=row.is_active,
+            name=row.name,
+            tenant_uid=row.tenant_uid,
+            tenant_name=row.tenant_name,
+            template=row.template,
+            format_options=row.format_options,
+            signature=row.signature,
+            retry_schedule=None if row.retry_schedule is None else tuple(row.retry_schedule),
+            timeout=row.timeout,
         )
         for row in await conn.execute(stmt)
     }
