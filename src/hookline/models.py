@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -20,6 +21,7 @@ from pydantic import (
 )
 
 from hookline.errors import InvalidInput
+from hookline.schedule import check_delays
 
 T = TypeVar("T")
 
@@ -44,9 +46,7 @@ GroupName = Annotated[
     ),
 ]
 # Seconds between attempts (len + 1 attempts in all), per webhook.
-RetrySchedule = Annotated[
-    list[Annotated[StrictFloat, Field(ge=0, le=7 * 86_400)]], Field(max_length=50)
-]
+RetrySchedule = Annotated[list[StrictFloat], AfterValidator(check_delays)]
 Template = Annotated[str, StringConstraints(min_length=1, max_length=64 * 1024)]
 
 # The type of the events `POST /webhooks/{id}/test` sends (not in the catalog, never fanned out).
@@ -555,7 +555,7 @@ class WebhookTest(Input):
     event_type: EventTypeName | None = Field(
         default=None, description="Send an example of this type instead of `webhook.test`."
     )
-    data: dict[str, Any] | None = Field(default=None, description="The example's data.")
+    data: dict[str, Any] | None = Field(default=None, description="Default: its first example.")
 
 
 class WebhookPreview(Input):

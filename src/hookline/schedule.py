@@ -17,6 +17,8 @@ from email.utils import parsedate_to_datetime
 SLOW_DOWN = frozenset({429, 502, 503, 504})
 GONE = 410
 RETRY_AFTER_CEILING = 30 * 86_400.0  # no wait a receiver asks for is read as longer than this
+MAX_RETRIES = 50  # the most delays a webhook's own `retry_schedule` may list
+MAX_DELAY = 7 * 86_400.0  # the longest delay in it
 _DELAY_SECONDS = re.compile(r"[0-9]+", re.ASCII)  # RFC 9110 delay-seconds: ASCII digits only
 
 
@@ -29,6 +31,23 @@ class RetryPolicy:
     @property
     def max_attempts(self) -> int:
         return len(self.schedule) + 1
+
+
+def check_delays(delays: list[float]) -> list[float]:
+    """A webhook's own `retry_schedule` as it may be saved; raises ValueError saying what to
+    send instead."""
+    if len(delays) > MAX_RETRIES:
+        raise ValueError(
+            f"at most {MAX_RETRIES} delays ({MAX_RETRIES + 1} attempts), got {len(delays)}: send "
+            "a shorter list such as [2, 4, 8, 16, 32], or null for the installation's schedule"
+        )
+    for index, delay in enumerate(delays):
+        if not 0 <= delay <= MAX_DELAY:
+            raise ValueError(
+                f"entry {index} is {delay:g}: each entry is the seconds to wait before the next "
+                f"attempt, from 0 to {MAX_DELAY:g} (7 days)"
+            )
+    return delays
 
 
 @dataclass(frozen=True, slots=True)

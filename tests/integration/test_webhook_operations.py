@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -123,6 +124,32 @@ async def test_a_test_send_can_carry_an_example_of_a_real_type(
     assert request.headers["x-webhook-event"] == "order.filled"
     with pytest.raises(HooklineAPIError, match="known event types"):
         await hookline.api.webhooks.test(hook.id, event_type="nope.nope")
+
+
+async def test_a_test_send_of_a_type_without_data_carries_its_first_example(
+    hookline: Running, receiver: Receiver
+) -> None:
+    _, hook = await webhook_for(hookline.api, receiver, "/hooks")
+    first = {"symbol": "BTC/USDT", "severity": "CRITICAL", "data": {"velocity": 1500000}}
+    created = await hookline.client.post(
+        "/api/v1/event-types",
+        json={"name": "LIQUIDATION_CASCADE", "group": "CASCADE", "examples": [first, {"n": 2}]},
+    )
+    assert created.status_code == 201, created.text
+    result = await hookline.api.webhooks.test(hook.id, event_type="LIQUIDATION_CASCADE")
+    assert result.status == "success"
+    # A type without examples sends an empty object; `data` given always wins.
+    await hookline.api.webhooks.test(hook.id, event_type="order.filled")
+    await hookline.api.webhooks.test(hook.id, event_type="LIQUIDATION_CASCADE", data={})
+
+    sent = [json.loads(r.body) for r in receiver.at("/hooks")]
+    assert [(s["type"], s["data"]) for s in sent] == [
+        ("LIQUIDATION_CASCADE", first),
+        ("order.filled", {}),
+        ("LIQUIDATION_CASCADE", {}),
+    ]
+    for request in receiver.at("/hooks"):
+        svix.webhooks.Webhook(hook.secret).verify(request.body, request.headers)
 
 
 async def test_a_test_send_never_becomes_an_event(hookline: Running, receiver: Receiver) -> None:

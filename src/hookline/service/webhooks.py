@@ -148,7 +148,8 @@ class Webhooks:
         if value is not None and value > self._max_timeout:
             raise InvalidInput(
                 f"timeout: at most {self._max_timeout:g} s on this installation "
-                f"(HOOKLINE_MAX_REQUEST_TIMEOUT); got {value:g}",
+                f"(HOOKLINE_MAX_REQUEST_TIMEOUT), got {value:g}: send a shorter timeout, or "
+                "null for the installation's default (HOOKLINE_REQUEST_TIMEOUT)",
                 loc=("timeout",),
             )
         return value
@@ -304,11 +305,11 @@ class Webhooks:
     async def send_test(
         self, webhook_id: str, spec: WebhookTest, *, tenant: str | None
     ) -> WebhookTestResult:
-        """Send one signed test event now and report what the receiver answered. It passes the
-        rules a real send passes (the catalog, the type's schema, the size limit) and goes once:
-        it is recorded as a test attempt in the webhook's delivery log, never retried, never
-        counted towards the webhook's health, and never listed, recovered or replayed as an
-        event."""
+        """Send one signed test event now and report what the receiver answered (an event type
+        named without `data` sends the type's first example). It passes the rules a real send
+        passes (the catalog, the type's schema, the size limit) and goes once: it is recorded
+        as a test attempt in the webhook's delivery log, never retried, never counted towards
+        the webhook's health, and never listed, recovered or replayed as an event."""
         event_type = TEST_EVENT_TYPE
         data: dict[str, Any] = {
             "test": True,
@@ -316,7 +317,8 @@ class Webhooks:
             "webhook_id": webhook_id,
         }
         if spec.event_type is not None:
-            event_type, data = spec.event_type, spec.data or {}
+            event_type = spec.event_type
+            data = spec.data if spec.data is not None else await self._example(event_type)
         elif spec.data is not None:
             data = spec.data
         async with self._db.read() as conn:
@@ -366,6 +368,12 @@ class Webhooks:
             event_id=event.id,
             delivery_id=queued.id,
         )
+
+    async def _example(self, event_type: str) -> dict[str, Any]:
+        """The data of a test send that names only its type: the type's first example, or
+        an empty object when it has none."""
+        examples = (await self._catalog.require(event_type)).examples
+        return dict(examples[0]) if examples else {}
 
     async def reseal_secrets(self) -> int:
         """Re-encrypt every stored secret with the vault's first key (after a key rotation)."""
