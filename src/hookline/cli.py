@@ -402,6 +402,103 @@ def listen(
         pass
 
 
+def _api_url(settings: Settings) -> str:
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return f"http://{host}:{settings.port}"
+
+
+@app.command("test")
+def probe_command(
+    url: Annotated[
+        str | None, typer.Option(help="Send straight to this receiver (no server needed).")
+    ] = None,
+    webhook: Annotated[
+        str | None,
+        typer.Option(help="Or: test this webhook (wh_...) through a running hookline's API."),
+    ] = None,
+    type_: Annotated[
+        str | None,
+        typer.Option("--type", help="Only this event type, or the types of this group (any case)."),
+    ] = None,
+    format_: Annotated[
+        str | None, typer.Option("--format", help="The payload format (default: standard).")
+    ] = None,
+    secret: Annotated[
+        str | None, typer.Option(help="The secret to sign with (default: a new one, printed).")
+    ] = None,
+    signature_header: Annotated[
+        str | None,
+        typer.Option(help="Sign with the hex HMAC-SHA256 of the body in this header instead."),
+    ] = None,
+    dev: Dev = None,
+    api_url: Annotated[
+        str | None,
+        typer.Option(envvar="HOOKLINE_API_URL", help="hookline's address, for --webhook."),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(envvar="HOOKLINE_KEY", help="An API key, for --webhook."),
+    ] = None,
+) -> None:
+    """Send a signed sample of each event type (its first example) and print the status and
+    latency of each; exit status 1 if any failed."""
+    from hookline import probe
+
+    settings = load_settings(dev=dev)
+    receiver_options = {
+        "--format": format_,
+        "--secret": secret,
+        "--signature-header": signature_header,
+    }
+    given = [name for name, value in receiver_options.items() if value is not None]
+    if (url is None) == (webhook is None):
+        problem = (
+            "give --url URL (samples straight to a receiver) or --webhook wh_... (the webhook's "
+            "own test send, through a running hookline)"
+        )
+    elif webhook is not None and given:
+        problem = (
+            f"{', '.join(given)}: these describe the receiver for --url; --webhook sends as the "
+            "webhook is configured (change it with PATCH /api/v1/webhooks/{id})"
+        )
+    else:
+        problem = None
+    if problem:
+        typer.echo(f"hookline test: {problem}", err=True)
+        raise typer.Exit(2)
+    with _failing_clearly(settings, "hookline test"):
+        try:
+            if url is not None:
+                outcomes = asyncio.run(
+                    probe.to_url(
+                        settings,
+                        url,
+                        type_,
+                        format_name=format_,
+                        secret=secret,
+                        signature_header=signature_header,
+                        emit=typer.echo,
+                        where=_shown_url(settings.database_url),
+                    )
+                )
+            else:
+                admin = settings.admin_key
+                outcomes = probe.through_server(
+                    api_url or _api_url(settings),
+                    key or (admin.get_secret_value() if admin is not None else None),
+                    str(webhook),
+                    type_,
+                    emit=typer.echo,
+                    timeout=settings.longest_timeout + 30,
+                )
+        except probe.Refused as exc:
+            typer.echo(f"hookline test: {exc}", err=True)
+            raise typer.Exit(2) from None
+    typer.echo(probe.summary(outcomes))
+    if not all(o.ok for o in outcomes):
+        raise typer.Exit(1)
+
+
 secrets_app = typer.Typer(help="The key that encrypts webhook secrets at rest.")
 app.add_typer(secrets_app, name="secrets")
 

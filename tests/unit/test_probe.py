@@ -1,0 +1,73 @@
+"""`hookline test`'s pure parts: which types `--type` picks, and the lines it prints."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from hookline.models import EventType
+from hookline.probe import Tried, choices, line, matching, summary
+
+AT = datetime(2026, 12, 2, tzinfo=UTC)
+
+
+def event_type(name: str, group: str | None = None, *, archived: bool = False) -> EventType:
+    return EventType.model_validate(
+        {
+            "name": name,
+            "description": "",
+            "schema": None,
+            "group": group,
+            "archived": archived,
+            "created_at": AT,
+            "updated_at": AT,
+        }
+    )
+
+
+CATALOG = [
+    event_type("LIQUIDATION_CASCADE", "CASCADE"),
+    event_type("CASCADE_EXHAUSTED", "CASCADE"),
+    event_type("FUNDING_ANOMALY", "FUNDING"),
+    event_type("order.filled"),
+    event_type("REGIME_CONFIRMED", "CASCADE", archived=True),
+]
+
+
+@pytest.mark.parametrize(
+    ("wanted", "picked"),
+    [
+        (None, ["LIQUIDATION_CASCADE", "CASCADE_EXHAUSTED", "FUNDING_ANOMALY", "order.filled"]),
+        ("cascade", ["LIQUIDATION_CASCADE", "CASCADE_EXHAUSTED"]),  # seed 000's --type cascade
+        (" Funding ", ["FUNDING_ANOMALY"]),
+        ("funding_anomaly", ["FUNDING_ANOMALY"]),
+        ("ORDER.FILLED", ["order.filled"]),
+        ("regime_confirmed", []),  # archived
+        ("order", []),  # a name is matched whole
+        ("", []),
+    ],
+)
+def test_type_picks_names_and_groups_in_any_case(wanted: str | None, picked: list[str]) -> None:
+    assert [t.name for t in matching(CATALOG, wanted)] == picked
+
+
+def test_choices_list_live_names_and_groups() -> None:
+    assert choices(CATALOG) == (
+        "event types: CASCADE_EXHAUSTED, FUNDING_ANOMALY, LIQUIDATION_CASCADE, order.filled; "
+        "groups: CASCADE, FUNDING"
+    )
+    assert choices([event_type("a.b")]) == "event types: a.b"
+
+
+def test_lines_and_summary() -> None:
+    ok = Tried("LIQUIDATION_CASCADE", True, 200, 12, None)
+    refused = Tried("order.filled", False, None, 3, "connection refused by 127.0.0.1:9")
+    failed = Tried("FUNDING_ANOMALY", False, 500, 40, "HTTP 500")
+    assert line(ok, 19) == "  ✓ LIQUIDATION_CASCADE  200  12 ms"
+    assert (
+        line(refused, 19) == "  ✗ order.filled         ---  3 ms  connection refused by 127.0.0.1:9"
+    )
+    assert line(failed, 15) == "  ✗ FUNDING_ANOMALY  500  40 ms  HTTP 500"
+    assert summary([ok]) == "all 1 succeeded"
+    assert summary([ok, refused, failed]) == "2 of 3 failed"
