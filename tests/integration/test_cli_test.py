@@ -312,3 +312,21 @@ async def test_webhook_failures_and_refusals_are_explained(
     assert nobody.code == 2
     assert nobody.err.startswith(f"hookline test: cannot reach hookline at {nowhere} (")
     assert "--api-url (HOOKLINE_API_URL)" in nobody.err
+
+
+@pytest.mark.xfail(strict=True, reason="the data format lands with the formats branch")
+async def test_format_shapes_the_samples_as_deliveries_are_shaped(
+    local: Running, receiver: Receiver
+) -> None:
+    """Seed 000 sends its object as the body: `--format data`."""
+    env = await seed_000_catalog(local)
+    ran = await hookline_test(
+        "--url", receiver.url("/data"), "--type", "funding", "--format", "data", "--dev", env=env
+    )
+    assert ran.code == 0, ran.out + ran.err
+    assert "(data, signed in webhook-signature)" in ran.out
+    [request] = receiver.at("/data")
+    assert json.loads(request.body) == FUNDING
+    unknown = await hookline_test("--url", receiver.url("/data"), "--format", "xml", env=env)
+    assert unknown.code == 2
+    assert "xml" in unknown.err

@@ -1,4 +1,5 @@
 import math
+import re
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -14,6 +15,7 @@ from hookline.schedule import (
     GiveUp,
     Retry,
     RetryPolicy,
+    check_delays,
     decide,
     parse_retry_after,
 )
@@ -164,3 +166,22 @@ def test_any_retry_after_gives_a_bounded_wait_or_none(value: str) -> None:
 @given(value=st.one_of(ANY_TEXT, HTTP_DATES), now=st.floats(0, 2**40))
 def test_any_retry_after_at_any_time_gives_a_bounded_wait_or_none(value: str, now: float) -> None:
     assert _is_usable(parse_retry_after(value, now))
+
+
+@pytest.mark.parametrize(
+    ("delays", "says"),
+    [
+        ([2, -1], "entry 1 is -1: each entry is the seconds to wait"),
+        ([7 * 86_400 + 1], "entry 0 is 604801"),
+        ([float("nan")], "entry 0 is nan"),
+        ([1.0] * 51, "at most 50 delays (51 attempts), got 51"),
+    ],
+)
+def test_a_webhooks_own_schedule_is_checked(delays: list[float], says: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(says)):
+        check_delays(delays)
+
+
+def test_a_webhooks_own_schedule_may_be_empty_or_full() -> None:
+    assert check_delays([]) == []
+    assert check_delays([0.0, *[7 * 86_400.0] * 49]) == [0.0, *[7 * 86_400.0] * 49]
