@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import httpx
 from sqlalchemy.engine import make_url
@@ -34,6 +34,21 @@ ONCE = RetryPolicy(schedule=())
 Emit = Callable[[str], None]  # where the lines go
 
 
+class Kind(Protocol):
+    """An event type as a catalog declares it: a stored `EventType` (live ones only) or, from
+    a configuration file, an `EventTypeCreate`."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def group(self) -> str | None: ...
+    @property
+    def examples(self) -> list[dict[str, Any]]: ...
+
+
+K = TypeVar("K", bound=Kind)
+
+
 class Refused(Exception):
     """Nothing can be tested as asked; the message says why and what to do."""
 
@@ -49,21 +64,20 @@ class Tried:
     error: str | None
 
 
-def matching(types: Iterable[EventType], wanted: str | None) -> list[EventType]:
-    """The live types `--type` names: every one when None, else those whose name or group is
+def matching(types: Iterable[K], wanted: str | None) -> list[K]:
+    """The types `--type` names: every one when None, else those whose name or group is
     `wanted`, case-insensitively (seed 000's `--type cascade` is the group CASCADE)."""
-    live = [t for t in types if not t.archived]
     if wanted is None:
-        return live
+        return list(types)
     key = wanted.strip().casefold()
-    return [t for t in live if key in (t.name.casefold(), t.group and t.group.casefold())]
+    return [t for t in types if key in (t.name.casefold(), t.group and t.group.casefold())]
 
 
-def choices(types: Iterable[EventType]) -> str:
+def choices(types: Iterable[Kind]) -> str:
     """What `--type` may say, for an error message."""
-    live = [t for t in types if not t.archived]
-    names = ", ".join(sorted(t.name for t in live))
-    groups = ", ".join(sorted({t.group for t in live if t.group}))
+    known = list(types)
+    names = ", ".join(sorted(t.name for t in known))
+    groups = ", ".join(sorted({t.group for t in known if t.group}))
     return f"event types: {names}" + (f"; groups: {groups}" if groups else "")
 
 
@@ -92,12 +106,12 @@ def target(
     )
 
 
-def sample(event_type: EventType) -> dict[str, Any]:
+def sample(event_type: Kind) -> dict[str, Any]:
     """The data a sample of `event_type` carries: its first example, or `{}`."""
     return dict(event_type.examples[0]) if event_type.examples else {}
 
 
-def job(to: deliver.Target, event_type: EventType, now: float) -> deliver.Job:
+def job(to: deliver.Target, event_type: Kind, now: float) -> deliver.Job:
     event, _ = fanout.event(event_type.name, sample(event_type), tenant_id=None, now=now, test=True)
     return deliver.Job(
         delivery_id="",
@@ -115,7 +129,7 @@ def job(to: deliver.Target, event_type: EventType, now: float) -> deliver.Job:
 async def send(
     transport: Transport,
     to: deliver.Target,
-    types: Sequence[EventType],
+    types: Sequence[Kind],
     *,
     clock: Clock = system_clock,
 ) -> AsyncIterator[Tried]:
@@ -167,7 +181,7 @@ def _database_exists(database_url: str) -> bool:
     return url.get_backend_name() != "sqlite" or not url.database or Path(url.database).exists()
 
 
-async def read_catalog(settings: Settings) -> list[EventType]:
+async def read_catalog(settings: Settings) -> Sequence[Kind]:
     """The event types to sample: the configured database's (none when its SQLite file does
     not exist: a test creates no database). Where HOOKLINE_CONFIG declares `[[event_types]]`,
     they are read here instead."""
@@ -176,12 +190,12 @@ async def read_catalog(settings: Settings) -> list[EventType]:
     db = Database(settings.database_url, pool_size=1)
     try:
         async with db.read() as conn:
-            return await event_type_rows.all_types(conn)
+            return [t for t in await event_type_rows.all_types(conn) if not t.archived]
     finally:
         await db.close()
 
 
-def _chosen(known: Sequence[EventType], wanted: str | None, where: str) -> list[EventType]:
+def _chosen(known: Sequence[K], wanted: str | None, where: str) -> list[K]:
     if not known:
         raise Refused(
             f"no event types in the catalog of {where}: add them with POST /api/v1/event-types "
@@ -271,6 +285,7 @@ def through_server(
 
 
 def _api_catalog(client: Client) -> list[EventType]:
+    """The server's live event types."""
     found: list[EventType] = []
     cursor = None
     while True:

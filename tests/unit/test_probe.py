@@ -12,14 +12,14 @@ from hookline.probe import Tried, choices, line, matching, summary
 AT = datetime(2026, 12, 2, tzinfo=UTC)
 
 
-def event_type(name: str, group: str | None = None, *, archived: bool = False) -> EventType:
+def event_type(name: str, group: str | None = None) -> EventType:
     return EventType.model_validate(
         {
             "name": name,
             "description": "",
             "schema": None,
             "group": group,
-            "archived": archived,
+            "archived": False,
             "created_at": AT,
             "updated_at": AT,
         }
@@ -31,7 +31,6 @@ CATALOG = [
     event_type("CASCADE_EXHAUSTED", "CASCADE"),
     event_type("FUNDING_ANOMALY", "FUNDING"),
     event_type("order.filled"),
-    event_type("REGIME_CONFIRMED", "CASCADE", archived=True),
 ]
 
 
@@ -43,7 +42,6 @@ CATALOG = [
         (" Funding ", ["FUNDING_ANOMALY"]),
         ("funding_anomaly", ["FUNDING_ANOMALY"]),
         ("ORDER.FILLED", ["order.filled"]),
-        ("regime_confirmed", []),  # archived
         ("order", []),  # a name is matched whole
         ("", []),
     ],
