@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline import fanout, filters, formats, ids, schemes
 from hookline.catalog import EventCatalog
@@ -43,30 +44,13 @@ from hookline.vault import Vault
 ONE_SHOT = RetryPolicy(schedule=())
 MAX_HEADERS = 20
 MAX_HEADER_BYTES = 8 * 1024
-_TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 # Headers hookline sets itself, or that belong to the connection rather than the message.
-RESERVED_HEADERS = frozenset(
-    {
-        "connection",
-        "content-encoding",
-        "content-length",
-        "content-type",
-        "host",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "user-agent",
-        "webhook-id",
-        "webhook-signature",
-        "webhook-timestamp",
-        "x-webhook-event",
-    }
-)
+RESERVED_HEADERS = schemes.HTTP_HEADERS | {
+    "webhook-id",
+    "webhook-signature",
+    "webhook-timestamp",
+    "x-webhook-event",
+}
 
 
 def check_headers(headers: dict[str, str]) -> dict[str, str]:
@@ -77,7 +61,7 @@ def check_headers(headers: dict[str, str]) -> dict[str, str]:
         )
     size = 0
     for name, value in headers.items():
-        if not _TOKEN.match(name):
+        if not schemes.HEADER_NAME.match(name):
             raise InvalidInput(
                 f"headers: {name!r} is not a valid HTTP header name", loc=("headers", name)
             )
@@ -262,6 +246,8 @@ class Webhooks:
         at = self._clock()
         values["updated_at"] = at
         async with self._db.write() as conn:
+            if "signature" in values:
+                values |= await self._secrets_under(conn, webhook_id, values["signature"], tenant)
             updated = found(
                 await webhook_rows.update_one(conn, webhook_id, values, tenant_id=tenant),
                 "webhook",
@@ -274,6 +260,27 @@ class Webhooks:
                     conn, webhook_id, "webhook disabled: deactivated through the API", at
                 )
         return updated
+
+    async def _secrets_under(
+        self, conn: AsyncConnection, webhook_id: str, scheme: schemes.Scheme, tenant: str | None
+    ) -> dict[str, Any]:
+        """Changes to the stored secrets a new signature scheme needs: Standard Webhooks signs
+        with `whsec_` secrets only, so a custom scheme's other secret must be rotated first,
+        and a rotated-out secret that cannot sign any more stops signing."""
+        row = (await webhook_rows.targets(conn, {webhook_id}, tenant_id=tenant)).get(webhook_id)
+        row = found(row, "webhook", webhook_id)
+        if not schemes.fits(scheme, self._vault.open(row.secret)):
+            raise InvalidInput(
+                "signature: Standard Webhooks signs with a 'whsec_...' secret and this "
+                "webhook's secret is not one; first rotate the secret (POST /api/v1/webhooks/"
+                f"{webhook_id}/rotate-secret without `secret`: hookline generates a whsec_ "
+                "secret), then set `signature` to null",
+                loc=("signature",),
+            )
+        previous = row.previous_secret
+        if previous is not None and not schemes.fits(scheme, self._vault.open(previous)):
+            return {"previous_secret": None, "previous_secret_expires_at": None}
+        return {}
 
     async def rotate_secret(
         self, webhook_id: str, spec: SecretRotation, *, tenant: str | None
