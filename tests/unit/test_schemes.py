@@ -315,7 +315,7 @@ CUSTOM = schemes.expand({"header": "X-Sig"})
         "VXJd8B9pQ_S-kq2mZ0wLr7",  # token_urlsafe-like (seeds 003, 004)
         "a secret with spaces !~",
         "k3J9-pQ_2mZxv8Lw",  # 16 characters
-        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",  # hookline's own kind works for custom schemes too
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",  # hookline's kind works for custom schemes
         "".join(hashlib.sha256(bytes([i])).hexdigest() for i in range(4)),  # 256 characters
     ],
 )
