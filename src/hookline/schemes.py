@@ -1,6 +1,8 @@
 """Signature schemes: the headers that let a receiver check a delivery came from hookline
-(pure). None is Standard Webhooks; a webhook's `signature` object is a custom HMAC-SHA256
-scheme, stored expanded (every field present). See docs/formats.md, "Signature schemes".
+(pure). None is Standard Webhooks; `{"algorithm": "ed25519"}` is Standard Webhooks `v1a`
+(ed25519, receivers hold the public key only); any other `signature` object is a custom
+HMAC-SHA256 scheme, stored expanded (every field present). See docs/formats.md, "Signature
+schemes".
 
 A custom scheme signs `signed` (a template over the body, the timestamp and ids) with the
 secret's UTF-8 bytes, as the seeds' receivers do (`hmac.new(secret.encode(), ...)`), encodes
@@ -63,6 +65,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     "shopify": {"header": "X-Shopify-Hmac-Sha256", "encoding": "base64"},
 }
+ED25519 = "ed25519"
+ED25519_SCHEME: dict[str, Any] = {"algorithm": ED25519}  # Standard Webhooks v1a, as stored
 
 # What each template may say: {body} is signed, never sent in a header; {signature} exists
 # only once `signed` has been signed.
@@ -89,12 +93,24 @@ class Message:
     body: bytes
 
 
+def is_ed25519(scheme: Scheme) -> bool:
+    return scheme is not None and scheme.get("algorithm") == ED25519
+
+
 def key(scheme: Scheme, secret: str) -> bytes:
-    """The HMAC key of a secret under a scheme: Standard Webhooks decodes `whsec_...`; a custom
-    scheme uses the secret exactly as the API returned it, as UTF-8 bytes."""
+    """The key of a secret under a scheme: Standard Webhooks decodes `whsec_...` (`whsk_...`
+    for ed25519); a custom scheme uses the secret exactly as the API returned it, as UTF-8
+    bytes."""
     if scheme is None:
         return signing.stored_key(secret)
+    if is_ed25519(scheme):
+        return signing.signing_key(secret)
     return secret.encode()
+
+
+def public_keys(scheme: Scheme, keys: Sequence[bytes]) -> list[str]:
+    """The `whpk_...` public keys of an ed25519 scheme's live keys, newest first."""
+    return [signing.public_key(k) for k in keys] if is_ed25519(scheme) else []
 
 
 def headers(scheme: Scheme, keys: Sequence[bytes], message: Message) -> dict[str, str]:
@@ -102,14 +118,18 @@ def headers(scheme: Scheme, keys: Sequence[bytes], message: Message) -> dict[str
 
     Standard Webhooks carries one signature per live key. A custom scheme's header holds one
     value, so it carries the newest key's signature only (docs/formats.md, "Rotation")."""
-    if scheme is None:
+    if scheme is None or is_ed25519(scheme):
         timestamp = int(message.at)
+        if scheme is None:
+            signatures = signing.signature_header(keys, message.id, timestamp, message.body)
+        else:
+            signatures = " ".join(
+                signing.sign_v1a(k, message.id, timestamp, message.body) for k in keys
+            )
         return {
             "webhook-id": message.id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": signing.signature_header(
-                keys, message.id, timestamp, message.body
-            ),
+            "webhook-signature": signatures,
         }
     at = message.at * 1000 if scheme["timestamp_unit"] == "ms" else message.at
     values = {
@@ -146,12 +166,14 @@ def expand(signature: Mapping[str, Any] | None) -> dict[str, Any] | None:
         return None
     fields = dict(signature)
     preset = fields.pop("preset", None)
+    if preset == ED25519 or "algorithm" in fields:
+        return _ed25519(fields, preset)
     if preset is not None:
         if preset not in PRESETS:
             raise InvalidInput(
                 f"signature.preset: unknown preset {preset!r}; use one of "
-                f"{', '.join(map(repr, PRESETS))}, or describe the scheme with `header`, "
-                "`value`, `signed`...",
+                f"{', '.join(map(repr, [*PRESETS, ED25519]))}, or describe the scheme with "
+                "`header`, `value`, `signed`...",
                 loc=("signature", "preset"),
             )
         fields = {**PRESETS[preset], **fields}
@@ -159,7 +181,7 @@ def expand(signature: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if unknown:
         raise InvalidInput(
             f"signature: unknown field {unknown[0]!r}; a scheme has {', '.join(FIELDS)} "
-            "(or `preset`: " + ", ".join(PRESETS) + ")",
+            "(or `preset`: " + ", ".join([*PRESETS, ED25519]) + ")",
             loc=("signature", unknown[0]),
         )
     if "header" not in fields:
@@ -183,6 +205,25 @@ def expand(signature: Mapping[str, Any] | None) -> dict[str, Any] | None:
         "timestamp_unit": unit,
         "headers": extra,
     }
+
+
+def _ed25519(fields: Mapping[str, Any], preset: object) -> dict[str, Any]:
+    """Standard Webhooks v1a: the standard headers, signed with ed25519; nothing to choose."""
+    algorithm = fields.get("algorithm", ED25519)
+    if algorithm != ED25519 or preset not in (None, ED25519):
+        raise InvalidInput(
+            f"signature.algorithm: {algorithm!r} is not known; 'ed25519' is (Standard Webhooks "
+            "v1a), and HMAC-SHA256 schemes leave `algorithm` out",
+            loc=("signature", "algorithm"),
+        )
+    other = sorted(set(fields) - {"algorithm"})
+    if other:
+        raise InvalidInput(
+            f"signature: an ed25519 scheme sends the Standard Webhooks headers and takes no "
+            f'{other[0]!r}; send {{"preset": "ed25519"}} alone',
+            loc=("signature", other[0]),
+        )
+    return dict(ED25519_SCHEME)
 
 
 def _header_name(name: object, loc: tuple[str, ...]) -> str:
@@ -304,15 +345,35 @@ def _extra_headers(extra: object, signature_header: str) -> dict[str, str]:
 
 def check_secret(scheme: Scheme, secret: str | None) -> str:
     """The secret a webhook signs with: `secret` once checked, or a new one when None (a
-    `whsec_` secret, which custom schemes sign with too, as its UTF-8 bytes)."""
+    `whsec_` secret, which custom schemes sign with too, as its UTF-8 bytes; a `whsk_` private
+    key for ed25519)."""
     if secret is None:
-        return signing.generate_secret()
+        return signing.generate_signing_key() if is_ed25519(scheme) else signing.generate_secret()
     if scheme is None:
         try:
             signing.secret_key(secret)
         except ValueError as exc:
             raise InvalidInput(f"secret: {exc}", loc=("secret",)) from None
         return secret
+    if is_ed25519(scheme):
+        try:
+            weak = signing.weakness(signing.signing_key(secret))
+        except ValueError as exc:
+            raise InvalidInput(f"secret: {exc}", loc=("secret",)) from None
+        if weak is not None:
+            raise InvalidInput(
+                f"secret: a signing key must be random, and this one is not: {weak}; leave it "
+                "out, and hookline generates one",
+                loc=("secret",),
+            )
+        return secret
+    if secret.startswith(signing.SIGNING_KEY_PREFIX):
+        raise InvalidInput(
+            "secret: a 'whsk_' secret is an ed25519 private key, which must never be shared with "
+            "a receiver; an HMAC scheme needs a shared secret: leave it out, and hookline "
+            "generates one",
+            loc=("secret",),
+        )
     if not MIN_CUSTOM_SECRET <= len(secret) <= MAX_CUSTOM_SECRET:
         raise InvalidInput(
             f"secret: with a custom signature scheme a secret is {MIN_CUSTOM_SECRET} to "
@@ -337,11 +398,12 @@ def check_secret(scheme: Scheme, secret: str | None) -> str:
 
 
 def fits(scheme: Scheme, secret: str) -> bool:
-    """Whether a stored secret can sign under `scheme` (Standard Webhooks needs `whsec_`)."""
-    if scheme is not None:
-        return True
+    """Whether a stored secret can sign under `scheme`: Standard Webhooks needs `whsec_`,
+    ed25519 `whsk_`, and an HMAC scheme anything but an ed25519 private key."""
+    if scheme is not None and not is_ed25519(scheme):
+        return not secret.startswith(signing.SIGNING_KEY_PREFIX)
     try:
-        signing.stored_key(secret)
+        key(scheme, secret)
     except ValueError:
         return False
     return True

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import standardwebhooks
 import stripe
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tests.support import api
 from tests.support.harness import Running
@@ -472,3 +474,75 @@ async def test_bad_schemes_and_secrets_are_refused_with_what_to_fix(
         assert refused.headers["content-type"] == "application/problem+json"
         assert refused.json()["detail"].startswith(detail), refused.json()["detail"]
     assert api.ok(await hookline.client.get("/api/v1/webhooks"))["data"] == []
+
+
+# --- ed25519 (Standard Webhooks v1a): receivers hold the public key only -----------------------
+
+
+def v1a_verify(public_keys: list[str], request: Received) -> bool:
+    """A receiver verifying v1a as the Standard Webhooks specification describes it."""
+    headers = node_headers(request)
+    message = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + request.body
+    for signature in headers["webhook-signature"].split(" "):
+        version, _, encoded = signature.partition(",")
+        for public_key in public_keys if version == "v1a" else []:
+            raw = base64.b64decode(public_key.removeprefix("whpk_"))
+            try:
+                Ed25519PublicKey.from_public_bytes(raw).verify(base64.b64decode(encoded), message)
+            except InvalidSignature:
+                continue
+            return True
+    return False
+
+
+async def test_an_ed25519_webhook_is_verified_with_the_public_key_the_api_serves(
+    hookline: Running, receiver: Receiver
+) -> None:
+    tenant_id, hook = await hook_with(hookline, receiver, "/v1a", signature={"preset": "ed25519"})
+    assert hook["signature"] == {"algorithm": "ed25519"}
+    assert hook["secret"].startswith("whsk_")  # the private key: it stays with the platform
+    url = f"/api/v1/webhooks/{hook['id']}/public-key"
+    [public_key] = api.ok(await hookline.client.get(url))["public_keys"]
+    assert public_key.startswith("whpk_")
+    await api.send(hookline.client, "order.filled", DATA, tenant_id)
+    [first] = await receiver.wait_for(1, "/v1a")
+    assert v1a_verify([public_key], first)
+
+    api.ok(
+        await hookline.client.post(
+            f"/api/v1/webhooks/{hook['id']}/rotate-secret", json={"grace_seconds": 3600}
+        )
+    )
+    new_key, old_key = api.ok(await hookline.client.get(url))["public_keys"]
+    assert old_key == public_key
+    await api.send(hookline.client, "order.filled", DATA, tenant_id)
+    second = (await receiver.wait_for(2, "/v1a"))[1]
+    assert v1a_verify([old_key], second)  # receivers that did not switch yet
+    assert v1a_verify([new_key], second)
+
+    leave = await hookline.client.patch(
+        f"/api/v1/webhooks/{hook['id']}", json={"signature": {"preset": "github"}}
+    )
+    assert leave.status_code == 422, leave.text
+    assert "must never become a secret shared with a receiver" in leave.json()["detail"]
+
+
+async def test_a_webhook_switched_to_ed25519_gets_a_key_pair_and_others_have_no_public_key(
+    hookline: Running, receiver: Receiver
+) -> None:
+    tenant_id, hook = await hook_with(hookline, receiver, "/to-v1a")
+    url = f"/api/v1/webhooks/{hook['id']}/public-key"
+    none_yet = await hookline.client.get(url)
+    assert none_yet.status_code == 409, none_yet.text
+    assert '{"preset": "ed25519"}' in none_yet.json()["detail"]
+
+    api.ok(
+        await hookline.client.patch(
+            f"/api/v1/webhooks/{hook['id']}", json={"signature": {"preset": "ed25519"}}
+        )
+    )
+    [public_key] = api.ok(await hookline.client.get(url))["public_keys"]
+    await api.send(hookline.client, "order.filled", DATA, tenant_id)
+    [request] = await receiver.wait_for(1, "/to-v1a")
+    assert v1a_verify([public_key], request)
+    assert request.headers["webhook-signature"].count("v1a,") == 1

@@ -9,6 +9,8 @@ import hmac
 from typing import Any
 
 import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hookline import schemes, signing
 from hookline.errors import InvalidInput
@@ -116,9 +118,9 @@ REFUSED: list[tuple[dict[str, Any], tuple[str, ...], list[str]]] = [
     ({}, ("signature", "header"), ["signature.header is required", '{"preset": "github"}']),
     ({"preset": "gitlab"}, ("signature", "preset"), ["unknown preset 'gitlab'", "'github'"]),
     (
-        {"header": "X-Sig", "algorithm": "sha1"},
-        ("signature", "algorithm"),
-        ["unknown field 'algorithm'", "header, value, signed, encoding, timestamp_unit, headers"],
+        {"header": "X-Sig", "digest": "sha1"},
+        ("signature", "digest"),
+        ["unknown field 'digest'", "header, value, signed, encoding, timestamp_unit, headers"],
     ),
     ({"header": "X Sig"}, ("signature", "header"), ["not a valid HTTP header name"]),
     ({"header": 7}, ("signature", "header"), ["not a valid HTTP header name"]),
@@ -355,3 +357,86 @@ def test_standard_webhooks_keeps_its_whsec_rules() -> None:
     assert schemes.fits(None, signing.generate_secret())
     assert not schemes.fits(None, "your_shared_secret_here")
     assert schemes.fits(CUSTOM, "your_shared_secret_here")
+
+
+# --- ed25519: Standard Webhooks v1a ---------------------------------------------------------
+
+ED25519 = {"algorithm": "ed25519"}
+SIGNING_KEY = "whsk_" + base64.b64encode(hashlib.sha256(b"test key").digest()).decode()
+
+
+def v1a_verifies(public_key: str, sent: dict[str, str], body: bytes) -> bool:
+    """A receiver holding the public key only, as the Standard Webhooks specification says."""
+    message = f"{sent['webhook-id']}.{sent['webhook-timestamp']}.".encode() + body
+    verifier = Ed25519PublicKey.from_public_bytes(
+        base64.b64decode(public_key.removeprefix("whpk_"))
+    )
+    for signature in sent["webhook-signature"].split(" "):
+        version, _, encoded = signature.partition(",")
+        if version != "v1a":
+            continue
+        try:
+            verifier.verify(base64.b64decode(encoded), message)
+        except InvalidSignature:
+            continue
+        return True
+    return False
+
+
+def test_the_ed25519_preset_is_stored_as_its_algorithm() -> None:
+    assert schemes.expand({"preset": "ed25519"}) == ED25519
+    assert schemes.expand(ED25519) == ED25519
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        ({"algorithm": "rsa"}, "'rsa' is not known; 'ed25519' is"),
+        ({"preset": "ed25519", "header": "X-Sig"}, "takes no 'header'"),
+        ({"preset": "github", "algorithm": "ed25519"}, "is not known"),
+    ],
+)
+def test_an_ed25519_scheme_takes_nothing_else(given: dict[str, Any], says: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        schemes.expand(given)
+    assert says in caught.value.detail
+
+
+def test_ed25519_signs_v1a_with_every_live_key_verifiable_by_the_public_key_alone() -> None:
+    new, old = schemes.check_secret(ED25519, None), SIGNING_KEY
+    assert new.startswith("whsk_")
+    keys = [schemes.key(ED25519, new), schemes.key(ED25519, old)]
+    sent = schemes.headers(ED25519, keys, MESSAGE)
+    assert (sent["webhook-id"], sent["webhook-timestamp"]) == ("evt_1", "1738384200")
+    assert [s[:4] for s in sent["webhook-signature"].split(" ")] == ["v1a,", "v1a,"]
+    new_public, old_public = schemes.public_keys(ED25519, keys)
+    assert new_public.startswith("whpk_")
+    assert v1a_verifies(new_public, sent, BODY)
+    assert v1a_verifies(old_public, sent, BODY)
+    assert not v1a_verifies(new_public, sent, BODY + b" ")
+    assert schemes.public_keys(None, [schemes.key(None, signing.generate_secret())]) == []
+
+
+@pytest.mark.parametrize(
+    ("secret", "says"),
+    [
+        ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "'whsk_' followed by base64 of 32 bytes"),
+        ("whsk_" + base64.b64encode(b"k" * 24).decode(), "holds 32 bytes"),
+        ("whsk_" + base64.b64encode(bytes(32)).decode(), "must be random"),
+    ],
+)
+def test_ed25519_takes_whsk_keys_only(secret: str, says: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        schemes.check_secret(ED25519, secret)
+    assert says in caught.value.detail
+    assert schemes.check_secret(ED25519, SIGNING_KEY) == SIGNING_KEY
+
+
+def test_a_private_key_never_becomes_a_shared_secret() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        schemes.check_secret(CUSTOM, SIGNING_KEY)
+    assert "must never be shared" in caught.value.detail
+    assert not schemes.fits(CUSTOM, SIGNING_KEY)
+    assert not schemes.fits(None, SIGNING_KEY)
+    assert schemes.fits(ED25519, SIGNING_KEY)
+    assert not schemes.fits(ED25519, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")

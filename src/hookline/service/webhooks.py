@@ -10,7 +10,7 @@ from hookline.catalog import EventCatalog
 from hookline.circuit import State
 from hookline.clock import Clock, system_clock
 from hookline.deliver import Job, Target, attempt, attempt_error, attempt_record
-from hookline.errors import Forbidden, InvalidInput
+from hookline.errors import Conflict, Forbidden, InvalidInput
 from hookline.ingest import Ingestor
 from hookline.models import (
     FIRST_PAGE,
@@ -23,6 +23,7 @@ from hookline.models import (
     Trigger,
     Webhook,
     WebhookCreate,
+    WebhookPublicKeys,
     WebhookTest,
     WebhookTestResult,
     WebhookUpdate,
@@ -264,23 +265,52 @@ class Webhooks:
     async def _secrets_under(
         self, conn: AsyncConnection, webhook_id: str, scheme: schemes.Scheme, tenant: str | None
     ) -> dict[str, Any]:
-        """Changes to the stored secrets a new signature scheme needs: Standard Webhooks signs
-        with `whsec_` secrets only, so a custom scheme's other secret must be rotated first,
-        and a rotated-out secret that cannot sign any more stops signing."""
+        """Changes to the stored secrets a new signature scheme needs. Standard Webhooks signs
+        with `whsec_` secrets only, so another secret must be rotated first; ed25519 gets a new
+        private key (receivers need only its public key); a rotated-out secret that cannot sign
+        under the new scheme stops signing."""
         row = (await webhook_rows.targets(conn, {webhook_id}, tenant_id=tenant)).get(webhook_id)
         row = found(row, "webhook", webhook_id)
+        changes: dict[str, Any] = {}
         if not schemes.fits(scheme, self._vault.open(row.secret)):
-            raise InvalidInput(
-                "signature: Standard Webhooks signs with a 'whsec_...' secret and this "
-                "webhook's secret is not one; first rotate the secret (POST /api/v1/webhooks/"
-                f"{webhook_id}/rotate-secret without `secret`: hookline generates a whsec_ "
-                "secret), then set `signature` to null",
-                loc=("signature",),
-            )
+            if schemes.is_ed25519(scheme):
+                changes["secret"] = self._vault.seal(schemes.check_secret(scheme, None))
+            elif schemes.is_ed25519(row.signature):
+                raise InvalidInput(
+                    "signature: this webhook signs with an ed25519 private key, which must "
+                    "never become a secret shared with a receiver; create a new webhook with "
+                    "the scheme you want, then delete this one",
+                    loc=("signature",),
+                )
+            else:
+                raise InvalidInput(
+                    "signature: Standard Webhooks signs with a 'whsec_...' secret and this "
+                    "webhook's secret is not one; first rotate the secret (POST /api/v1/webhooks/"
+                    f"{webhook_id}/rotate-secret without `secret`: hookline generates a whsec_ "
+                    "secret), then set `signature` to null",
+                    loc=("signature",),
+                )
         previous = row.previous_secret
-        if previous is not None and not schemes.fits(scheme, self._vault.open(previous)):
-            return {"previous_secret": None, "previous_secret_expires_at": None}
-        return {}
+        if "secret" in changes or (
+            previous is not None and not schemes.fits(scheme, self._vault.open(previous))
+        ):
+            changes |= {"previous_secret": None, "previous_secret_expires_at": None}
+        return changes
+
+    async def public_keys(self, webhook_id: str, *, tenant: str | None) -> WebhookPublicKeys:
+        """The public keys receivers verify an ed25519 (v1a) webhook's signatures with."""
+        async with self._db.read() as conn:
+            sealed = (await webhook_rows.targets(conn, {webhook_id}, tenant_id=tenant)).get(
+                webhook_id
+            )
+        sealed = found(sealed, "webhook", webhook_id)
+        if not schemes.is_ed25519(sealed.signature):
+            raise Conflict(
+                f"webhook {webhook_id!r} signs with a secret it shares with its receiver and has "
+                'no public key; set its `signature` to {"preset": "ed25519"} for one'
+            )
+        target = Target.open(sealed, self._clock(), self._vault)
+        return WebhookPublicKeys(public_keys=schemes.public_keys(sealed.signature, target.keys))
 
     async def rotate_secret(
         self, webhook_id: str, spec: SecretRotation, *, tenant: str | None
