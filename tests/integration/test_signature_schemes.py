@@ -541,7 +541,7 @@ async def test_a_webhook_switched_to_ed25519_gets_a_key_pair_and_others_have_no_
             f"/api/v1/webhooks/{hook['id']}", json={"signature": {"preset": "ed25519"}}
         )
     )
-    [public_key] = api.ok(await hookline.client.get(url))["public_keys"]
+    [public_key] = (await hookline.api.webhooks.public_keys(hook["id"])).public_keys
     await api.send(hookline.client, "order.filled", DATA, tenant_id)
     [request] = await receiver.wait_for(1, "/to-v1a")
     assert v1a_verify([public_key], request)
