@@ -232,7 +232,6 @@ async def test_options_that_cannot_work_are_explained(
     assert says in ran.err
 
 
-@pytest.mark.xfail(strict=True, reason="schemes.expand lands with the schemes branch")
 async def test_a_seed_000_receiver_verifies_a_sample_signed_in_its_header(
     local: Running, receiver: Receiver
 ) -> None:
