@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,13 +122,18 @@ def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _escaped_within(text: str, limit: int, escape: Any) -> str:
+def _escaped_within(text: str, limit: int, escape: Callable[[str], str]) -> str:
     """`text` escaped, cut (before escaping, so no entity is split) to fit `limit`."""
-    out = escape(cut(text, limit))
-    while len(out) > limit:
-        text = text[: max(0, len(text) - (len(out) - limit) - 1)]
-        out = escape(text + ELLIPSIS)
-    return str(out)
+    if len(escape(text)) <= limit:
+        return escape(text)
+    low, high = 0, len(text)  # the longest prefix that fits once escaped, with the ellipsis
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(escape(text[:middle] + ELLIPSIS)) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return escape(text[:low] + ELLIPSIS)
 
 
 def slack(event: Event, options: Mapping[str, Any]) -> dict[str, Any]:

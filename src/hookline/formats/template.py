@@ -204,11 +204,9 @@ _ENV = _environment()
 def compile_template(text: str) -> Any:
     """The template, parsed and bounded; TemplateProblem (with the line) on a syntax error."""
     try:
-        tree = _ENV.parse(text)
-    except TemplateSyntaxError as exc:
+        return _ENV.from_string(_Bounded().visit(_ENV.parse(text)))
+    except TemplateSyntaxError as exc:  # an unknown filter or test too
         raise TemplateProblem(f"line {exc.lineno}: {exc.message}") from None
-    bounded = _Bounded().visit(tree)
-    return _ENV.from_string(bounded)
 
 
 def render(
