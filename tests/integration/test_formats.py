@@ -218,6 +218,10 @@ async def test_bad_formats_are_refused_saying_what_to_fix(hookline: Running) -> 
         json={"format": "telegram", "format_options": {"chat_id": "@alerts"}},
     )
     assert api.ok(fixed)["format_options"] == {"chat_id": "@alerts"}
+    switched = await hookline.client.patch(
+        f"/api/v1/webhooks/{hook['id']}", json={"format": "discord"}
+    )
+    assert (api.ok(switched)["format"], api.ok(switched)["format_options"]) == ("discord", None)
 
 
 async def test_preview_shows_exactly_what_would_be_sent_and_sends_nothing(

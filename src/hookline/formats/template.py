@@ -37,11 +37,11 @@ MAX_RANGE = 10_000
 _MAX_EXPONENT_BITS = 64 * 1024
 _SAFE_METHODS = frozenset(
     {
-        "capitalize", "casefold", "count", "endswith", "find", "get", "index", "isalnum",
-        "isalpha", "isdigit", "islower", "isnumeric", "isspace", "isupper", "items", "keys",
-        "lower", "lstrip", "partition", "removeprefix", "removesuffix", "rfind", "rpartition",
-        "rsplit", "rstrip", "split", "splitlines", "startswith", "strip", "swapcase", "title",
-        "upper", "values",
+        "capitalize", "casefold", "changed", "count", "cycle", "endswith", "find", "get",
+        "index", "isalnum", "isalpha", "isdigit", "islower", "isnumeric", "isspace", "isupper",
+        "items", "keys", "lower", "lstrip", "partition", "removeprefix", "removesuffix", "rfind",
+        "rpartition", "rsplit", "rstrip", "split", "splitlines", "startswith", "strip",
+        "swapcase", "title", "upper", "values",
     }
 )  # fmt: skip
 _UNSAFE_FILTERS = ("center", "format", "indent", "pprint", "urlize", "wordwrap", "xmlattr")
@@ -200,7 +200,7 @@ def _environment() -> _Sandbox:
 _ENV = _environment()
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=128)
 def compile_template(text: str) -> Any:
     """The template, parsed and bounded; TemplateProblem (with the line) on a syntax error."""
     try:

@@ -253,6 +253,10 @@ class Webhooks:
             values["signature"] = schemes.expand(values["signature"])
         if values.keys() & {"format", "template", "format_options", "url"}:
             current = await self.get(webhook_id, tenant=tenant)
+            if values.get("format", current.format) != current.format:
+                # another format: the old one's template and options go unless sent again
+                values.setdefault("template", None)
+                values.setdefault("format_options", None)
             shape = formats.check(
                 formats.Spec(
                     values.get("format", current.format),
