@@ -166,6 +166,9 @@ def stepping_clock(step: float) -> Any:
         ('{{ "x".center(1000000) }}', "access to attribute 'center' of 'str' object is unsafe"),
         ('{{ "x" | center(1000000) }}', "line 1: No filter named 'center'"),
         ("{{ lipsum(100) }}", "'lipsum' is undefined"),
+        ("{{ [1] | slice(10**9) | list }}", "No filter named 'slice'"),
+        ("{{ 10 ** 100000 }}", "10 ** 100000 is too large a number"),
+        ("{{ (10 ** 10000) * (10 ** 10000) }}", "product of these numbers"),
         ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "macros call each other too deeply"),
         ("\n\n{{ 1 / 0 }}", "ZeroDivisionError: division by zero (template line 3)"),
         ("{{ data.__class__.__mro__ }}", "not valid JSON"),  # unsafe attributes are undefined

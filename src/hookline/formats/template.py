@@ -34,7 +34,7 @@ from hookline.formats.jsonbody import dumps
 MAX_OUTPUT = 256 * 1024  # characters a template may write
 MAX_SECONDS = 0.25  # of rendering per body
 MAX_RANGE = 10_000
-_MAX_EXPONENT_BITS = 64 * 1024
+_MAX_INT_BITS = 64 * 1024
 _SAFE_METHODS = frozenset(
     {
         "capitalize", "casefold", "changed", "count", "cycle", "endswith", "find", "get",
@@ -44,7 +44,9 @@ _SAFE_METHODS = frozenset(
         "swapcase", "title", "upper", "values",
     }
 )  # fmt: skip
-_UNSAFE_FILTERS = ("center", "format", "indent", "pprint", "urlize", "wordwrap", "xmlattr")
+_UNSAFE_FILTERS = (
+    "center", "format", "indent", "pprint", "slice", "urlize", "wordwrap", "xmlattr"
+)  # fmt: skip
 _WIDE_PERCENT = re.compile(r"%[-#0 +]*(\*|\d{4,})|%[-#0 +]*\d*\.(\*|\d{4,})")
 
 
@@ -159,10 +161,13 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             for seq, times in ((left, right), (right, left)):
                 if isinstance(seq, sized) and isinstance(times, int):
                     _too_big(len(seq) * max(0, times))
+            both_ints = isinstance(left, int) and isinstance(right, int)
+            if both_ints and left.bit_length() + right.bit_length() > _MAX_INT_BITS:
+                raise _OverBudget("the product of these numbers is too large")
         elif operator == "+" and isinstance(left, sized) and isinstance(right, sized):
             _too_big(len(left) + len(right))
         elif operator == "**" and isinstance(left, int) and isinstance(right, int):
-            if abs(left) > 1 and left.bit_length() * right > _MAX_EXPONENT_BITS:
+            if abs(left) > 1 and left.bit_length() * right > _MAX_INT_BITS:
                 raise _OverBudget(f"{left} ** {right} is too large a number")
         elif operator == "%" and isinstance(left, str) and _WIDE_PERCENT.search(left):
             raise _OverBudget("%-formatting with a width or precision of 1000 or more")
