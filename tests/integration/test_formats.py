@@ -247,6 +247,15 @@ async def test_preview_shows_exactly_what_would_be_sent_and_sends_nothing(
     events = api.ok(await hookline.client.get("/api/v1/events"))["data"]
     assert len(events) == 1  # and stored nothing
 
+    other = await api.tenant(hookline.client, "Other", uid="other")
+    key = api.ok(await hookline.client.post(f"/api/v1/tenants/{other['id']}/keys"), 201)["key"]
+    response = await hookline.client.post(
+        f"/api/v1/webhooks/{hook['id']}/preview",
+        json={"event_type": "model.ready"},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.status_code == 404  # another tenant's webhook does not exist for it
+
 
 async def test_a_preview_without_data_needs_an_example(hookline: Running) -> None:
     tenant = await api.tenant(hookline.client)
