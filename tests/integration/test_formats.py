@@ -247,8 +247,9 @@ async def test_preview_shows_exactly_what_would_be_sent_and_sends_nothing(
     events = api.ok(await hookline.client.get("/api/v1/events"))["data"]
     assert len(events) == 1  # and stored nothing
 
-    other = await api.tenant(hookline.client, "Other", uid="other")
-    key = api.ok(await hookline.client.post(f"/api/v1/tenants/{other['id']}/keys"), 201)["key"]
+    stranger = await api.tenant(hookline.client, "Other", uid="other")
+    keys = f"/api/v1/tenants/{stranger['id']}/keys"
+    key = api.ok(await hookline.client.post(keys), 201)["key"]
     response = await hookline.client.post(
         f"/api/v1/webhooks/{hook['id']}/preview",
         json={"event_type": "model.ready"},
