@@ -421,7 +421,8 @@ def probe_command(
         typer.Option("--type", help="Only this event type, or the types of this group (any case)."),
     ] = None,
     format_: Annotated[
-        str | None, typer.Option("--format", help="The payload format (default: standard).")
+        str | None,
+        typer.Option("--format", help="The payload format (default: the URL's, as a webhook's)."),
     ] = None,
     secret: Annotated[
         str | None, typer.Option(help="The secret to sign with (default: a new one, printed).")

@@ -94,7 +94,7 @@ def target(
 ) -> deliver.Target:
     """A webhook to `url` that exists only for this run. Raises InvalidInput for a format the
     URL cannot take or a secret the scheme cannot use."""
-    spec = formats.check(formats.Spec(format_name or formats.STANDARD), url)
+    spec = formats.check(formats.Spec(format_name or formats.default_for(url)), url)
     return deliver.Target(
         webhook_id=PROBE_WEBHOOK_ID,
         url=url,

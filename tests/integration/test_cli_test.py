@@ -313,7 +313,6 @@ async def test_webhook_failures_and_refusals_are_explained(
     assert "--api-url (HOOKLINE_API_URL)" in nobody.err
 
 
-@pytest.mark.xfail(strict=True, reason="the data format lands with the formats branch")
 async def test_format_shapes_the_samples_as_deliveries_are_shaped(
     local: Running, receiver: Receiver
 ) -> None:
@@ -328,4 +327,4 @@ async def test_format_shapes_the_samples_as_deliveries_are_shaped(
     assert json.loads(request.body) == FUNDING
     unknown = await hookline_test("--url", receiver.url("/data"), "--format", "xml", env=env)
     assert unknown.code == 2
-    assert "xml" in unknown.err
+    assert unknown.err.startswith("hookline test: format: unknown format 'xml'; use one of ")

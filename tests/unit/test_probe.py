@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from hookline.models import EventType
-from hookline.probe import Tried, choices, line, matching, summary
+from hookline.probe import Tried, choices, line, matching, summary, target
+from hookline.signing import generate_secret
 
 AT = datetime(2026, 12, 2, tzinfo=UTC)
 
@@ -69,3 +70,17 @@ def test_lines_and_summary() -> None:
     assert line(failed, 15) == "  ✗ FUNDING_ANOMALY  500  40 ms  HTTP 500"
     assert summary([ok]) == "all 1 succeeded"
     assert summary([ok, refused, failed]) == "2 of 3 failed"
+
+
+def test_a_sample_takes_the_format_its_url_would_get() -> None:
+    secret = generate_secret()
+    chat = target("https://discord.com/api/webhooks/1/token", secret, format_name=None, scheme=None)
+    plain = target("https://example.com/hooks", secret, format_name=None, scheme=None)
+    chosen = target(
+        "https://hooks.slack.com/services/T/B/x", secret, format_name="data", scheme=None
+    )
+    assert (chat.format.name, plain.format.name, chosen.format.name) == (
+        "discord",
+        "standard",
+        "data",
+    )
