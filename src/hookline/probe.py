@@ -195,12 +195,16 @@ async def read_catalog(settings: Settings) -> Sequence[Kind]:
         await db.close()
 
 
-def _chosen(known: Sequence[K], wanted: str | None, where: str) -> list[K]:
+def _chosen(known: Sequence[K], wanted: str | None, where: str, *, local: bool) -> list[K]:
+    """The types to sample from the catalog of `where` (`local`: this machine's database)."""
     if not known:
+        elsewhere = (
+            ", or point HOOKLINE_DATABASE_URL at the database that has them" if local else ""
+        )
         raise Refused(
             f"no event types in the catalog of {where}: add them with POST /api/v1/event-types "
             '{"name": ..., "group": ..., "examples": [{...}]} (a sample carries the first '
-            "example), or point HOOKLINE_DATABASE_URL at the database that has them"
+            f"example){elsewhere}"
         )
     chosen = matching(known, wanted)
     if not chosen:
@@ -224,7 +228,7 @@ async def to_url(
     scheme = scheme_for(signature_header)
     key = schemes.check_secret(scheme, secret)
     to = target(url, key, format_name=format_name, scheme=scheme)
-    types = _chosen(await read_catalog(settings), wanted, where)
+    types = _chosen(await read_catalog(settings), wanted, where, local=True)
     header = "webhook-signature" if scheme is None else scheme["header"]
     emit(
         f"hookline test: {len(types)} event type{'s' if len(types) != 1 else ''} to {url} "
@@ -265,7 +269,9 @@ def through_server(
         with Client(base_url, key, timeout=timeout) as client:
             names = [TEST_EVENT_TYPE]
             if wanted is not None:
-                names = [t.name for t in _chosen(_api_catalog(client), wanted, base_url)]
+                names = [
+                    t.name for t in _chosen(_api_catalog(client), wanted, base_url, local=False)
+                ]
             emit(f"hookline test: {webhook} through {base_url}")
             width = max(map(len, names))
             outcomes = []
