@@ -263,7 +263,7 @@ class _FileReader:
         self.env = env
 
     def fail(self, table: str, index: int, key: str | None, problem: str) -> ConfigurationError:
-        line = _line_of(self.text, table, index, key)
+        line = _line_of(self.text, table, index, key) or _line_of(self.text, table, index, None)
         where = f"{self.path}:{line}" if line is not None else self.path
         field = f"{table}[{index}]" + (f".{key}" if key else "")
         return ConfigurationError(f"{where}: {field}: {problem}")
@@ -305,7 +305,8 @@ class _FileReader:
         try:
             return model.model_validate(row)
         except ValidationError as exc:
-            error = exc.errors()[0]
+            # A misspelt field first: it is usually why a required one is missing.
+            error = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
             key = str(error["loc"][0]) if error["loc"] else None
             fields = ", ".join(
                 (f.alias or name) for name, f in model.model_fields.items() if name != "tenant_id"
