@@ -273,12 +273,9 @@ class Reconciler:
     def _create_webhook(self, declared: DeclaredWebhook) -> Step:
         async def step() -> None:
             spec = declared.spec.model_copy(update={"tenant_id": declared.tenant})
-            try:
-                created = await self._service.webhooks.create(
-                    spec, tenant=None, managed=(declared.source, declared.key)
-                )
-            except HooklineError as exc:
-                raise ConfigurationError(f"{declared.where}: {exc.detail}") from exc
+            created = await self._service.webhooks.create(
+                spec, tenant=None, managed=(declared.source, declared.key)
+            )
             if declared.spec.secret is None:
                 self.outcome.secrets[f"{declared.where} {declared.spec.url}"] = created.secret
 

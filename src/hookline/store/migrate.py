@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -35,3 +37,14 @@ async def upgrade(db: Database) -> None:
         if not db.is_sqlite:
             await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK})
         await conn.run_sync(_upgrade)
+
+
+async def is_current(db: Database) -> bool:
+    """Whether the database holds hookline's schema at the newest revision."""
+
+    def check(connection: Connection) -> bool:
+        current = MigrationContext.configure(connection).get_current_revision()
+        return current == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+    async with db.read() as conn:
+        return await conn.run_sync(check)
