@@ -256,19 +256,28 @@ class Reconciler:
             except HooklineError as exc:
                 raise ConfigurationError(f"{declared.where}: {exc.detail}") from exc
             name = f"{existing.id} ({declared.where} {declared.spec.url})"
+            steps: list[tuple[Change, Step]] = []
             if values:
-                self._add(
-                    Change("update", "webhook", name, tuple(sorted(values))),
-                    self._update_webhook(existing.id, WebhookUpdate.model_validate(values)),
-                )
+                update = WebhookUpdate.model_validate(values)
+                change = Change("update", "webhook", name, tuple(sorted(values)))
+                steps.append((change, self._update_webhook(existing.id, update)))
             secret = declared.spec.secret
-            if secret is not None and not await self._service.webhooks.has_secret(
+            leaving_scheme = existing.signature is not None and "signature" in values
+            if secret is None and leaving_scheme and values["signature"] is None:
+                # Back to Standard Webhooks, which signs with a generated whsec_ secret only.
+                change = Change("rotate secret", "webhook", name)
+                steps.append((change, self._set_secret(existing.id, None, declared)))
+            elif secret is not None and not await self._service.webhooks.has_secret(
                 existing.id, secret
             ):
-                self._add(
-                    Change("rotate secret", "webhook", name),
-                    self._set_secret(existing.id, secret),
-                )
+                change = Change("rotate secret", "webhook", name)
+                steps.append((change, self._set_secret(existing.id, secret, declared)))
+            # A new secret is checked under the scheme in force when it is set: leaving a custom
+            # scheme, the secret changes first; entering one, the scheme does.
+            if existing.signature is not None:
+                steps.reverse()
+            for change, step in steps:
+                self._add(change, step)
 
     def _create_webhook(self, declared: DeclaredWebhook) -> Step:
         async def step() -> None:
@@ -287,12 +296,14 @@ class Reconciler:
 
         return step
 
-    def _set_secret(self, webhook_id: str, secret: str) -> Step:
+    def _set_secret(self, webhook_id: str, secret: str | None, declared: DeclaredWebhook) -> Step:
         async def step() -> None:
             rotation = SecretRotation(grace_seconds=0, secret=secret)
-            await self._service.webhooks.rotate_secret(
+            rotated = await self._service.webhooks.rotate_secret(
                 webhook_id, rotation, tenant=None, managed=True
             )
+            if secret is None:
+                self.outcome.secrets[f"{declared.where} {declared.spec.url}"] = rotated.secret
 
         return step
 

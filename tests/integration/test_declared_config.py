@@ -3,6 +3,8 @@ variables are reconciled at every start, and what they declare is changed there 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from hookline.errors import ConfigurationError
 from hookline.node import Hookline
 from tests.support import api
 from tests.support.harness import make_settings, running
+from tests.support.pending import needs_schemes
 from tests.support.receiver import Receiver
 
 SECRET_1 = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -263,3 +266,31 @@ async def test_event_type_examples_must_pass_its_schema(database_url: str) -> No
             )
         )
         assert (changed["group"], changed["examples"]) == ("ALERTS", [{"price": 2}, {"price": 3.5}])
+
+
+@needs_schemes
+async def test_the_env_secret_is_set_changed_and_dropped_across_restarts(
+    database_url: str, receiver: Receiver
+) -> None:
+    """WEBHOOK_SECRET signs X-Webhook-Signature; changed, the same webhook signs with the new
+    one; removed, it is back to Standard Webhooks with a generated secret, shown once."""
+    base = {"WEBHOOKS_ALL": receiver.url("/all"), "WEBHOOK_FORMAT": "standard"}
+    webhook_ids = []
+    for number, secret in enumerate(("first-shared-secret", "second-shared-secret", None), 1):
+        env = base if secret is None else {**base, "WEBHOOK_SECRET": secret}
+        async with running(make_settings(database_url), environ=env) as hl:
+            if number == 1:
+                await api.event_type(hl.client, "order.filled")
+            [hook] = api.ok_object(await hl.client.get("/api/v1/webhooks"))["data"]
+            webhook_ids.append(hook["id"])
+            await api.send(hl.client, "order.filled", {"n": number})
+            [*_, request] = await receiver.wait_for(number, "/all")
+            if secret is not None:
+                digest = hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
+                assert request.headers["X-Webhook-Signature"] == digest
+                assert hl.node.declared.secrets == {}
+            else:
+                [generated] = hl.node.declared.secrets.values()
+                standardwebhooks.Webhook(generated).verify(request.body, request.headers)
+                assert "X-Webhook-Signature" not in request.headers
+    assert len(set(webhook_ids)) == 1
