@@ -261,6 +261,14 @@ class WebhookWithSecret(Webhook):
     secret: str
 
 
+class WebhookPublicKeys(Record):
+    """What receivers verify an ed25519 (Standard Webhooks v1a) webhook's signatures with."""
+
+    public_keys: list[str] = Field(
+        description="`whpk_...` keys, newest first; during a rotation's grace the old one too."
+    )
+
+
 class Event(Record):
     id: str
     type: str
@@ -499,7 +507,7 @@ class WebhookCreate(Input):
     secret: str | None = Field(
         default=None,
         description="Bring your own secret (`whsec_...`; with a custom `signature`, any 16 to "
-        "256 printable characters); generated when omitted.",
+        "256 printable characters; `whsk_...` with ed25519); generated when omitted.",
     )
     rate_limit_per_minute: StrictInt | None = Field(
         default=None,
@@ -557,7 +565,9 @@ class SecretRotation(Input):
         description="How long the old secret keeps signing too (default 24 h, at most 7 days).",
     )
     secret: str | None = Field(
-        default=None, description="Bring your own new `whsec_...` secret; generated when omitted."
+        default=None,
+        description="Bring your own new secret (`whsec_...`; with a custom `signature`, any 16 "
+        "to 256 printable characters; `whsk_...` with ed25519); generated when omitted.",
     )
 
 

@@ -21,7 +21,12 @@ import itertools
 import os
 from collections.abc import Iterable, Mapping
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
 SECRET_PREFIX = "whsec_"
+SIGNING_KEY_PREFIX = "whsk_"  # an ed25519 private key (v1a); its public key is "whpk_..."
+PUBLIC_KEY_PREFIX = "whpk_"
 SECRET_BYTES = 32
 MIN_SECRET_BYTES = 24
 MAX_SECRET_BYTES = 64
@@ -125,3 +130,48 @@ def verify(
         if hmac.compare_digest(candidate.encode(), expected):
             return
     raise SignatureError("no signature matches this secret")
+
+
+# --- v1a: ed25519, for receivers that hold a public key only ------------------------------------
+
+
+def generate_signing_key() -> str:
+    """A new `whsk_` + base64 of a 32-byte ed25519 private key."""
+    return SIGNING_KEY_PREFIX + base64.b64encode(os.urandom(32)).decode()
+
+
+def signing_key(secret: str) -> bytes:
+    """The 32-byte ed25519 private key inside a `whsk_...` secret. Raises ValueError with a fix."""
+    if not secret.startswith(SIGNING_KEY_PREFIX):
+        raise ValueError(
+            f"an ed25519 signing key is '{SIGNING_KEY_PREFIX}' followed by base64 of 32 bytes"
+        )
+    try:
+        key = base64.b64decode(secret.removeprefix(SIGNING_KEY_PREFIX), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(
+            f"an ed25519 signing key is '{SIGNING_KEY_PREFIX}' followed by base64; this one is "
+            "not valid base64"
+        ) from None
+    if len(key) != 32:
+        raise ValueError(
+            f"an ed25519 signing key holds 32 bytes once base64-decoded; this one holds {len(key)}"
+        )
+    return key
+
+
+def public_key(key: bytes) -> str:
+    """The `whpk_...` public key receivers verify v1a signatures of `key` with."""
+    raw = Ed25519PrivateKey.from_private_bytes(key).public_key()
+    return (
+        PUBLIC_KEY_PREFIX
+        + base64.b64encode(raw.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+    )
+
+
+def sign_v1a(key: bytes, webhook_id: str, timestamp: int, body: bytes) -> str:
+    """One `v1a,<base64>` signature: ed25519 over the same content as v1."""
+    message = b"%s.%d.%s" % (webhook_id.encode(), timestamp, body)
+    return (
+        "v1a," + base64.b64encode(Ed25519PrivateKey.from_private_bytes(key).sign(message)).decode()
+    )

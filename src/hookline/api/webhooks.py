@@ -18,6 +18,7 @@ from hookline.models import (
     SecretRotation,
     Webhook,
     WebhookCreate,
+    WebhookPublicKeys,
     WebhookStats,
     WebhookTest,
     WebhookTestResult,
@@ -81,6 +82,15 @@ async def rotate_secret(
     return await node.service.webhooks.rotate_secret(
         webhook_id, spec or SecretRotation(), tenant=caller.tenant_id
     )
+
+
+@router.get(
+    "/{webhook_id}/public-key",
+    summary="The public keys that verify an ed25519 (v1a) webhook's signatures",
+    responses=problems(409),
+)
+async def webhook_public_keys(webhook_id: str, node: Node, caller: Caller) -> WebhookPublicKeys:
+    return await node.service.webhooks.public_keys(webhook_id, tenant=caller.tenant_id)
 
 
 @router.post(

@@ -27,6 +27,7 @@ from hookline.models import (
     SentEvent,
     Tenant,
     Webhook,
+    WebhookPublicKeys,
     WebhookStats,
     WebhookTestResult,
     WebhookWithSecret,
@@ -262,6 +263,11 @@ class Webhooks:
         body = {"grace_seconds": grace_seconds, "secret": secret}
         path = f"/api/v1/webhooks/{webhook_id}/rotate-secret"
         return await self._client.call("POST", path, WebhookWithSecret, json=body)
+
+    async def public_keys(self, webhook_id: str) -> WebhookPublicKeys:
+        """The `whpk_...` keys that verify an ed25519 (v1a) webhook's signatures."""
+        path = f"/api/v1/webhooks/{webhook_id}/public-key"
+        return await self._client.call("GET", path, WebhookPublicKeys)
 
     async def test(
         self,

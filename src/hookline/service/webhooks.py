@@ -1,15 +1,16 @@
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline import fanout, filters, formats, ids, schemes
 from hookline.catalog import EventCatalog
 from hookline.circuit import State
 from hookline.clock import Clock, system_clock
 from hookline.deliver import Job, Target, attempt, attempt_error, attempt_record
-from hookline.errors import Forbidden, InvalidInput
+from hookline.errors import Conflict, Forbidden, InvalidInput
 from hookline.ingest import Ingestor
 from hookline.models import (
     FIRST_PAGE,
@@ -23,6 +24,7 @@ from hookline.models import (
     Trigger,
     Webhook,
     WebhookCreate,
+    WebhookPublicKeys,
     WebhookTest,
     WebhookTestResult,
     WebhookUpdate,
@@ -44,30 +46,13 @@ from hookline.vault import Vault
 ONE_SHOT = RetryPolicy(schedule=())
 MAX_HEADERS = 20
 MAX_HEADER_BYTES = 8 * 1024
-_TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 # Headers hookline sets itself, or that belong to the connection rather than the message.
-RESERVED_HEADERS = frozenset(
-    {
-        "connection",
-        "content-encoding",
-        "content-length",
-        "content-type",
-        "host",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "user-agent",
-        "webhook-id",
-        "webhook-signature",
-        "webhook-timestamp",
-        "x-webhook-event",
-    }
-)
+RESERVED_HEADERS = schemes.HTTP_HEADERS | {
+    "webhook-id",
+    "webhook-signature",
+    "webhook-timestamp",
+    "x-webhook-event",
+}
 
 
 def check_headers(headers: dict[str, str]) -> dict[str, str]:
@@ -78,7 +63,7 @@ def check_headers(headers: dict[str, str]) -> dict[str, str]:
         )
     size = 0
     for name, value in headers.items():
-        if not _TOKEN.match(name):
+        if not schemes.HEADER_NAME.match(name):
             raise InvalidInput(
                 f"headers: {name!r} is not a valid HTTP header name", loc=("headers", name)
             )
@@ -293,6 +278,8 @@ class Webhooks:
         at = self._clock()
         values["updated_at"] = at
         async with self._db.write() as conn:
+            if "signature" in values:
+                values |= await self._secrets_under(conn, webhook_id, values["signature"], tenant)
             updated = found(
                 await webhook_rows.update_one(conn, webhook_id, values, tenant_id=tenant),
                 "webhook",
@@ -305,6 +292,56 @@ class Webhooks:
                     conn, webhook_id, "webhook disabled: deactivated through the API", at
                 )
         return updated
+
+    async def _secrets_under(
+        self, conn: AsyncConnection, webhook_id: str, scheme: schemes.Scheme, tenant: str | None
+    ) -> dict[str, Any]:
+        """Changes to the stored secrets a new signature scheme needs. Standard Webhooks signs
+        with `whsec_` secrets only, so another secret must be rotated first; ed25519 gets a new
+        private key (receivers need only its public key); a rotated-out secret that cannot sign
+        under the new scheme stops signing."""
+        row = (await webhook_rows.targets(conn, {webhook_id}, tenant_id=tenant)).get(webhook_id)
+        row = found(row, "webhook", webhook_id)
+        changes: dict[str, Any] = {}
+        if not schemes.fits(scheme, self._vault.open(row.secret)):
+            if schemes.is_ed25519(scheme):
+                changes["secret"] = self._vault.seal(schemes.check_secret(scheme, None))
+            elif schemes.is_ed25519(row.signature):
+                raise InvalidInput(
+                    "signature: this webhook signs with an ed25519 private key, which must "
+                    "never become a secret shared with a receiver; create a new webhook with "
+                    "the scheme you want, then delete this one",
+                    loc=("signature",),
+                )
+            else:
+                raise InvalidInput(
+                    "signature: Standard Webhooks signs with a 'whsec_...' secret and this "
+                    "webhook's secret is not one; first rotate the secret (POST /api/v1/webhooks/"
+                    f"{webhook_id}/rotate-secret without `secret`: hookline generates a whsec_ "
+                    "secret), then set `signature` to null",
+                    loc=("signature",),
+                )
+        previous = row.previous_secret
+        if "secret" in changes or (
+            previous is not None and not schemes.fits(scheme, self._vault.open(previous))
+        ):
+            changes |= {"previous_secret": None, "previous_secret_expires_at": None}
+        return changes
+
+    async def public_keys(self, webhook_id: str, *, tenant: str | None) -> WebhookPublicKeys:
+        """The public keys receivers verify an ed25519 (v1a) webhook's signatures with."""
+        async with self._db.read() as conn:
+            sealed = (await webhook_rows.targets(conn, {webhook_id}, tenant_id=tenant)).get(
+                webhook_id
+            )
+        sealed = found(sealed, "webhook", webhook_id)
+        if not schemes.is_ed25519(sealed.signature):
+            raise Conflict(
+                f"webhook {webhook_id!r} signs with a secret it shares with its receiver and has "
+                'no public key; set its `signature` to {"preset": "ed25519"} for one'
+            )
+        target = Target.open(sealed, self._clock(), self._vault)
+        return WebhookPublicKeys(public_keys=schemes.public_keys(sealed.signature, target.keys))
 
     async def rotate_secret(
         self,
