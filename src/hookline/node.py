@@ -28,7 +28,7 @@ from hookline.service import Service
 from hookline.ssrf import NetworkPolicy, parse_networks
 from hookline.store import Database
 from hookline.store import webhooks as webhook_rows
-from hookline.store.migrate import upgrade
+from hookline.store.migrate import RECONCILE_LOCK, one_process_at_a_time, upgrade
 from hookline.store.notify import Listener
 from hookline.transport import Transport
 from hookline.vault import Vault
@@ -161,7 +161,8 @@ class Hookline:
             self.settings.operator_webhook_url,
             _secret(self.settings.operator_webhook_secret),
         )
-        self.declared = await self.reconciler().apply()
+        async with one_process_at_a_time(self.db, RECONCILE_LOCK):
+            self.declared = await self.reconciler().apply()
         await self.transport.start()
         self.ingestor.start()
         if self.worker is not None:

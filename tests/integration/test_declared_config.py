@@ -3,6 +3,7 @@ variables are reconciled at every start, and what they declare is changed there 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from pathlib import Path
@@ -294,3 +295,25 @@ async def test_the_env_secret_is_set_changed_and_dropped_across_restarts(
                 standardwebhooks.Webhook(generated).verify(request.body, request.headers)
                 assert "X-Webhook-Signature" not in request.headers
     assert len(set(webhook_ids)) == 1
+
+
+async def test_processes_starting_together_reconcile_in_turn(database_url: str) -> None:
+    """api and worker processes on one PostgreSQL database start together: the declarations are
+    applied once, and neither start fails on the other's rows."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("several processes share PostgreSQL only")
+    env = {"WEBHOOKS_ALL": "https://a.example,https://b.example", "WEBHOOK_FORMAT": "standard"}
+    first = Hookline(make_settings(database_url), environ=env, run_worker=False)
+    await first.start()  # the schema, so that the racing starts only reconcile
+    await first.stop()
+    env["WEBHOOKS_ALL"] += ",https://c.example"
+    nodes = [Hookline(make_settings(database_url), environ=env, run_worker=False) for _ in "ab"]
+    try:
+        await asyncio.gather(*(node.start() for node in nodes))
+        made = [str(c) for node in nodes for c in node.declared.changes]
+        assert made == ["create webhook WEBHOOKS_ALL https://c.example"]
+        hooks = await nodes[0].service.webhooks.managed("env")
+        assert len(hooks) == 3
+    finally:
+        for node in nodes:
+            await node.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
@@ -28,6 +30,7 @@ def _upgrade(connection: Connection) -> None:
 
 
 MIGRATION_LOCK = 0x686F6F6B  # "hook": a PostgreSQL advisory lock id
+RECONCILE_LOCK = 0x686F6F6C  # the next one: reconciling the declared configuration
 
 
 async def upgrade(db: Database) -> None:
@@ -48,3 +51,15 @@ async def is_current(db: Database) -> bool:
 
     async with db.read() as conn:
         return await conn.run_sync(check)
+
+
+@asynccontextmanager
+async def one_process_at_a_time(db: Database, lock: int) -> AsyncIterator[None]:
+    """On PostgreSQL, processes starting together (api, workers) take turns in the block, so
+    each sees what the one before it did. SQLite has one writer at a time anyway."""
+    if db.is_sqlite:
+        yield
+        return
+    async with db.write() as conn:
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock})
+        yield
