@@ -462,26 +462,26 @@ def check_config(
         Path | None, typer.Argument(help="The TOML file (default: HOOKLINE_CONFIG).")
     ] = None,
 ) -> None:
-    """Validate a configuration file and print what the next start would change (exit status
-    1 and the line and fix when it is invalid)."""
+    """Validate a configuration file (or, without one, the seeds' variables only) and print
+    what the next start would change (exit status 1 and the line and fix when it is invalid)."""
     from hookline import configcheck, declared
 
     settings = load_settings()
     path = path or settings.config
-    if path is None:
-        typer.echo("hookline config check: name a file, or set HOOKLINE_CONFIG", err=True)
-        raise typer.Exit(2)
     env = declared.environment()
     try:
-        file = declared.read_file(path, env)
+        file = None if path is None else declared.read_file(path, env)
         report = asyncio.run(configcheck.check(settings, file, env))
     except ConfigurationError as exc:
         typer.echo(f"hookline config check: {exc.detail}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(
-        f"{path}: valid ({len(file.event_types)} event types, {len(file.tenants)} tenants, "
-        f"{len(file.webhooks)} webhooks)"
-    )
+    if file is None:
+        typer.echo("no HOOKLINE_CONFIG file: the environment's WEBHOOKS_* and WEBHOOK_* are valid")
+    else:
+        typer.echo(
+            f"{path}: valid ({len(file.event_types)} event types, {len(file.tenants)} tenants, "
+            f"{len(file.webhooks)} webhooks)"
+        )
     if report.note is not None:
         typer.echo(f"note: {report.note}")
     if not report.changes:

@@ -28,7 +28,7 @@ def _missing_sqlite_file(url: str) -> bool:
 
 
 async def _reconcile(
-    settings: Settings, file: FileConfig, env: Mapping[str, str], *, apply: bool
+    settings: Settings, file: FileConfig | None, env: Mapping[str, str], *, apply: bool
 ) -> list[Change]:
     from hookline.node import Hookline
     from hookline.reconcile import Reconciler
@@ -52,7 +52,7 @@ async def _is_current(settings: Settings) -> bool:
         await db.close()
 
 
-async def check(settings: Settings, file: FileConfig, env: Mapping[str, str]) -> Report:
+async def check(settings: Settings, file: FileConfig | None, env: Mapping[str, str]) -> Report:
     """Apply the configuration to an empty scratch database (every rule a start applies, so
     every mistake is found: ConfigurationError), then list what a start would change in the
     configured one. Writes nothing to the configured database."""

@@ -87,3 +87,15 @@ async def test_what_would_change_is_listed_against_the_configured_database(tmp_p
         "  create tenant default",
         "  create webhook WEBHOOKS_ORDER_FILLED https://a.example",
     ]
+
+
+def test_without_a_file_the_environment_alone_is_checked(tmp_path: Path) -> None:
+    env = {"HOOKLINE_DATABASE_URL": f"sqlite:///{tmp_path}/h.db", "WEBHOOKS_CASCADE": "https://a"}
+    result = check(env=env)
+    assert result.returncode == 1
+    assert "WEBHOOKS_CASCADE matches no event type group or event type" in result.stderr
+    url = {"WEBHOOK_URL": "https://a.example/x", "WEBHOOK_FORMAT": "standard"}
+    result = check(env={**env, "WEBHOOKS_CASCADE": "", **url})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].startswith("no HOOKLINE_CONFIG file")
+    assert "  create webhook WEBHOOK_URL https://a.example/x" in result.stdout
