@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from dotenv import dotenv_values
 from pydantic import BaseModel, ValidationError
 
+from hookline import formats
 from hookline.errors import ConfigurationError
 from hookline.models import EventTypeCreate, ManagedBy, TenantCreate, WebhookCreate
 
@@ -35,8 +36,6 @@ DEFAULT_MAX_RETRIES = 5
 DEFAULT_RETRY_DELAY = 2.0
 DEFAULT_SIGNATURE_HEADER = "X-Webhook-Signature"
 DEFAULT_FORMAT = "data"
-# Chat services get their own format from their URL (hookline.formats), not seed 000's `data`.
-CHAT_HOSTS = ("discord.com", "discordapp.com", "hooks.slack.com", "api.telegram.org")
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 TABLES = ("event_types", "tenants", "webhooks")
 
@@ -139,17 +138,14 @@ def _policy(env: Mapping[str, str]) -> _Policy:
     )
 
 
-def _is_chat(url: str) -> bool:
-    host = re.sub(r"^[a-z]+://", "", url.lower()).split("/")[0].split(":")[0]
-    return any(host == chat or host.endswith("." + chat) for chat in CHAT_HOSTS)
-
-
 def _env_webhook(
     variable: str, url: str, event_types: list[str], policy: _Policy, *, seed_002: bool
 ) -> DeclaredWebhook:
     shape = policy.format
-    if shape is None and (seed_002 or not _is_chat(url)):
-        shape = DEFAULT_FORMAT
+    if shape is None:
+        # Seed 000's chat URLs (its Discord webhooks) get their service's format.
+        chat = formats.default_for(url)
+        shape = DEFAULT_FORMAT if seed_002 or chat == formats.STANDARD else chat
     values: dict[str, Any] = {
         "url": url,
         "name": variable,

@@ -160,6 +160,8 @@ def finish(
         policy = replace(policy, schedule=job.target.retry_schedule)
     if isinstance(result, Response):
         status, retry_after = result.status_code, parse_retry_after(result.retry_after, ended)
+        if retry_after is None and status == 429:  # chat services put the wait in the body
+            retry_after = formats.body_retry_after(result.body)
     else:
         status, retry_after = None, None
     decision = decide(

@@ -10,10 +10,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
 from hookline import ids
 from hookline.errors import InvalidInput
+from hookline.formats.jsonbody import dumps
 from hookline.records import NewDelivery, NewEvent, Route
 
 
@@ -27,7 +26,7 @@ def envelope(event_id: str, event_type: str, data: Any, now: float) -> tuple[dic
     """The JSON every standard delivery of an event carries, and its exact bytes."""
     document = {"id": event_id, "type": event_type, "timestamp": iso_timestamp(now), "data": data}
     try:
-        payload = orjson.dumps(document)
+        payload = dumps(document)  # numbers as JSON.stringify writes them: docs/formats.md
     except TypeError as exc:
         raise InvalidInput(f"data is not serializable as JSON: {exc}") from None
     return document, payload

@@ -59,7 +59,7 @@ def test_seed_000_webhooks_send_the_object_as_the_body_and_chat_urls_get_their_o
     }
     plain, discord = env_webhooks(env, CATALOG)
     assert plain.spec.format == "data"
-    assert discord.spec.format is None  # decided by URL (docs/formats.md)
+    assert discord.spec.format == "discord"  # seed 000's format_for_discord
     assert plain.spec.signature == {"header": "X-Webhook-Signature"}
     assert plain.spec.secret == "seed-000-shared-secret"
     # The installation's policy unless the seed 002 variables say otherwise.

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from hookline import formats, signing
 from hookline.deliver import (
     Finished,
@@ -9,13 +11,14 @@ from hookline.deliver import (
     attempt_error,
     attempt_record,
     build_request,
+    finish,
     next_state,
     skipped_state,
     tallies,
 )
 from hookline.models import DeliveryStatus, Trigger
 from hookline.records import DeliveryUpdate
-from hookline.schedule import Decision, Delivered, Disable, GiveUp, Retry
+from hookline.schedule import Decision, Delivered, Disable, GiveUp, Retry, RetryPolicy
 from hookline.transport import Failure, Response
 
 SECRET = signing.generate_secret()
@@ -143,3 +146,23 @@ def test_tallies_count_per_webhook_and_restart_the_streak_after_a_success() -> N
     assert (a.reset, a.streak, a.failing_since) == (True, 2, 3.0)
     assert (a.last_at, a.last_success_at, a.last_failure_at) == (4.0, 2.0, 4.0)
     assert (b.reset, b.streak, b.failing_since) == (False, 1, 5.0)
+
+
+@pytest.mark.parametrize(
+    ("status", "header", "body", "due"),
+    [
+        (429, None, '{"retry_after": 42.5, "global": false}', 1_000 + 42.5),  # Discord
+        (429, None, '{"ok": false, "parameters": {"retry_after": 30}}', 1_000 + 30),  # Telegram
+        (429, "7", '{"retry_after": 42.5}', 1_000 + 7),  # the header wins
+        (503, None, '{"retry_after": 42.5}', 1_000 + 5),  # only a 429's body is read
+        (429, None, "slow down", 1_000 + 5),  # no wait given: the schedule's
+    ],
+)
+def test_a_429_body_sets_the_wait_when_no_retry_after_header_does(
+    status: int, header: str | None, body: str, due: float
+) -> None:
+    answer = Response(status_code=status, retry_after=header, body=body, latency_ms=3)
+    done = finish(
+        job(), answer, RetryPolicy(schedule=(5.0,), jitter=0.0), started=999, ended=1_000, rand=0.5
+    )
+    assert done.decision == Retry(at=due)

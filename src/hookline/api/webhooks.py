@@ -13,11 +13,13 @@ from hookline.models import (
     DeliveryWithAttempts,
     NumberedPage,
     Page,
+    Preview,
     Recovery,
     RecoveryResult,
     SecretRotation,
     Webhook,
     WebhookCreate,
+    WebhookPreview,
     WebhookPublicKeys,
     WebhookStats,
     WebhookTest,
@@ -103,6 +105,16 @@ async def send_webhook_test(
     return await node.service.webhooks.send_test(
         webhook_id, spec or WebhookTest(), tenant=caller.tenant_id
     )
+
+
+@router.post(
+    "/{webhook_id}/preview",
+    summary="The headers and exact body a delivery of an event would carry, sending nothing",
+)
+async def preview_webhook(
+    webhook_id: str, spec: WebhookPreview, node: Node, caller: Caller
+) -> Preview:
+    return await node.service.webhooks.preview(webhook_id, spec, tenant=caller.tenant_id)
 
 
 @router.get(

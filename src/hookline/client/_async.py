@@ -23,6 +23,7 @@ from hookline.models import (
     EventType,
     Health,
     Page,
+    Preview,
     RecoveryResult,
     SentEvent,
     Tenant,
@@ -279,6 +280,15 @@ class Webhooks:
         body = {"event_type": event_type, "data": data}
         path = f"/api/v1/webhooks/{webhook_id}/test"
         return await self._client.call("POST", path, WebhookTestResult, json=body)
+
+    async def preview(
+        self, webhook_id: str, event_type: str, *, data: dict[str, Any] | None = None
+    ) -> Preview:
+        """The headers and exact body a delivery would carry (data: default, the type's first
+        example), sending nothing."""
+        body = {"event_type": event_type, "data": data}
+        path = f"/api/v1/webhooks/{webhook_id}/preview"
+        return await self._client.call("POST", path, Preview, json=body)
 
     async def deliveries(
         self,

@@ -9,7 +9,7 @@ from hookline import fanout, filters, formats, ids, schemes
 from hookline.catalog import EventCatalog
 from hookline.circuit import State
 from hookline.clock import Clock, system_clock
-from hookline.deliver import Job, Target, attempt, attempt_error, attempt_record
+from hookline.deliver import Job, Target, attempt, attempt_error, attempt_record, build_request
 from hookline.errors import Conflict, Forbidden, InvalidInput
 from hookline.ingest import Ingestor
 from hookline.models import (
@@ -20,10 +20,12 @@ from hookline.models import (
     NumberedPage,
     Page,
     Paging,
+    Preview,
     SecretRotation,
     Trigger,
     Webhook,
     WebhookCreate,
+    WebhookPreview,
     WebhookPublicKeys,
     WebhookTest,
     WebhookTestResult,
@@ -139,6 +141,15 @@ class Webhooks:
             )
         return value
 
+    async def _sample(self, event_types: list[str]) -> formats.Sample:
+        """What a template is checked against: the first example of the first subscribed type
+        that has one."""
+        for name in event_types:
+            known = await self._catalog.get(name)
+            if known is not None and known.examples:
+                return formats.Sample(name, known.examples[0], example=True)
+        return formats.Sample(event_types[0] if event_types else formats.GENERIC_SAMPLE_TYPE)
+
     async def create(
         self,
         spec: WebhookCreate,
@@ -153,7 +164,12 @@ class Webhooks:
         headers = check_headers(spec.headers)
         payload_filter = None if spec.filter is None else filters.validate(spec.filter)
         shape = formats.check(
-            formats.Spec(spec.format or formats.STANDARD, spec.template, spec.format_options), url
+            formats.Spec(
+                spec.format or formats.default_for(url), spec.template, spec.format_options
+            ),
+            url,
+            await self._sample(event_types),
+            formats.Context("wh_example", spec.name),
         )
         scheme = schemes.expand(spec.signature)
         secret = schemes.check_secret(scheme, spec.secret)
@@ -253,6 +269,10 @@ class Webhooks:
         if "signature" in values:
             values["signature"] = schemes.expand(values["signature"])
         if values.keys() & {"format", "template", "format_options", "url"}:
+            if values.get("format", current.format) != current.format:
+                # another format: the old one's template and options go unless sent again
+                values.setdefault("template", None)
+                values.setdefault("format_options", None)
             shape = formats.check(
                 formats.Spec(
                     values.get("format", current.format),
@@ -260,6 +280,8 @@ class Webhooks:
                     values.get("format_options", current.format_options),
                 ),
                 values.get("url", current.url),
+                await self._sample(values.get("event_types", current.event_types)),
+                formats.Context(current.id, values.get("name", current.name), current.tenant_id),
             )
             values |= {
                 "format": shape.name,
@@ -442,6 +464,46 @@ class Webhooks:
             event_id=event.id,
             delivery_id=queued.id,
         )
+
+    async def preview(
+        self, webhook_id: str, spec: WebhookPreview, *, tenant: str | None
+    ) -> Preview:
+        """The headers and exact body a delivery of this event would carry, built as a real
+        delivery builds them (deliver.build_request), without sending or storing anything."""
+        async with self._db.read() as conn:
+            sealed = (await webhook_rows.targets(conn, {webhook_id}, tenant_id=tenant)).get(
+                webhook_id
+            )
+        sealed = found(sealed, "webhook", webhook_id)
+        data = spec.data
+        if data is None:
+            known = await self._catalog.require(spec.event_type)
+            if not known.examples:
+                raise InvalidInput(
+                    f"data: event type {spec.event_type!r} has no example to preview; send "
+                    "`data`, or add `examples` to the event type",
+                    loc=("data",),
+                )
+            data = known.examples[0]
+        event, _ = await self._ingestor.prepare(spec.event_type, data)
+        job = Job(
+            delivery_id="dlv_preview",
+            lease_token="preview",
+            event_id=event.id,
+            event_type=event.type,
+            payload=event.payload,
+            target=Target.open(sealed, event.created_at, self._vault),
+            number=1,
+            trigger=Trigger.TEST,
+            tenant_id=sealed.tenant_id,
+        )
+        try:
+            request = build_request(job, event.created_at)
+        except formats.FormatError as exc:
+            raise InvalidInput(
+                f"the {sealed.format} format could not render this event: {exc}", loc=("data",)
+            ) from None
+        return Preview(headers=request.headers, body=request.body.decode())
 
     async def reseal_secrets(self) -> int:
         """Re-encrypt every stored secret with the vault's first key (after a key rotation)."""
