@@ -15,7 +15,6 @@ from hookline.errors import ConfigurationError
 from hookline.node import Hookline
 from tests.support import api
 from tests.support.harness import make_settings, running
-from tests.support.pending import needs_schemes
 from tests.support.receiver import Receiver
 
 SECRET_1 = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -269,7 +268,6 @@ async def test_event_type_examples_must_pass_its_schema(database_url: str) -> No
         assert (changed["group"], changed["examples"]) == ("ALERTS", [{"price": 2}, {"price": 3.5}])
 
 
-@needs_schemes
 async def test_the_env_secret_is_set_changed_and_dropped_across_restarts(
     database_url: str, receiver: Receiver
 ) -> None:

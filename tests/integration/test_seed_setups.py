@@ -18,7 +18,6 @@ from typing import Any
 
 from tests.support import api
 from tests.support.harness import Running, make_settings, running
-from tests.support.pending import needs_data, needs_schemes, needs_template
 from tests.support.receiver import Received, Receiver, Reply
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,8 +68,6 @@ def seed_000_receiver(request: Received, secret: str) -> dict[str, Any]:
     return event
 
 
-@needs_data
-@needs_schemes
 async def test_seed_000_environment(database_url: str, receiver: Receiver, tmp_path: Path) -> None:
     path = tmp_path / "hookline.toml"
     path.write_text(catalog("000"))
@@ -125,8 +122,6 @@ async def recorded(hl: Running, delivery_id: str, number: int) -> tuple[dict[str
         await asyncio.sleep(0.05)
 
 
-@needs_data
-@needs_schemes
 async def test_seed_002_environment_with_its_retry_timing(
     database_url: str, receiver: Receiver, tmp_path: Path
 ) -> None:
@@ -217,7 +212,6 @@ def seed_001_secure_handler(request: Received, secrets: dict[str, str], now_ms: 
     )
 
 
-@needs_schemes
 async def test_seed_001_file(database_url: str, receiver: Receiver, tmp_path: Path) -> None:
     path = tmp_path / "hookline.toml"
     path.write_text(
@@ -272,8 +266,6 @@ X-Webhook-ID = "{id}"
 '''
 
 
-@needs_template
-@needs_schemes
 async def test_seed_003_file(database_url: str, receiver: Receiver, tmp_path: Path) -> None:
     path = tmp_path / "hookline.toml"
     path.write_text(catalog("003") + SEED_003_WEBHOOK.replace("@URL@", receiver.url("/alerts")))
@@ -339,8 +331,6 @@ def seed_004_receiver(request: Received, secret: str) -> dict[str, Any]:
     return exploit
 
 
-@needs_template
-@needs_schemes
 async def test_seed_004_file(database_url: str, receiver: Receiver, tmp_path: Path) -> None:
     path = tmp_path / "hookline.toml"
     path.write_text(catalog("004") + SEED_004_WEBHOOKS.replace("@URL@", receiver.url("/kamiyo")))
