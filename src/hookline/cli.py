@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -19,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 
 from hookline import __version__
 from hookline.config import Settings
-from hookline.errors import HooklineError, StoreUnavailable
+from hookline.errors import ConfigurationError, HooklineError, StoreUnavailable
 from hookline.models import CreatedApiKey
 
 if TYPE_CHECKING:
@@ -84,6 +85,14 @@ def _announce_admin_key(created: CreatedApiKey) -> None:
         f"{bar}\n",
         err=False,
     )
+
+
+def _announce_declared_secrets(node: Hookline) -> None:
+    for where, secret in node.declared.secrets.items():
+        typer.echo(
+            f"\nThe webhook declared by {where} signs with this secret (shown ONCE; declare "
+            f"`secret` or WEBHOOK_SECRET to choose your own):\n\n    {secret}\n"
+        )
 
 
 def _announce_operator_secret(node: Hookline) -> None:
@@ -195,6 +204,7 @@ async def _start(node: Hookline, *, announce_admin_key: bool) -> None:
             await node.stop()
         raise StartupFailed(explain(exc, node.settings)) from exc
     _announce_operator_secret(node)
+    _announce_declared_secrets(node)
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -479,7 +489,7 @@ def probe_command(
                         secret=secret,
                         signature_header=signature_header,
                         emit=typer.echo,
-                        where=_shown_url(settings.database_url),
+                        where=probe.catalog_name(settings, _shown_url(settings.database_url)),
                     )
                 )
             else:
@@ -536,6 +546,46 @@ def rotate_secret_key() -> None:
         typer.echo(f"hookline secrets rotate: {exc.detail}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"hookline: re-encrypted the secrets of {count} webhooks with the first key")
+
+
+config_app = typer.Typer(
+    help="The declared configuration: HOOKLINE_CONFIG and the seeds' WEBHOOK(S)_* variables."
+)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("check")
+def check_config(
+    path: Annotated[
+        Path | None, typer.Argument(help="The TOML file (default: HOOKLINE_CONFIG).")
+    ] = None,
+) -> None:
+    """Validate a configuration file (or, without one, the seeds' variables only) and print
+    what the next start would change (exit status 1 and the line and fix when it is invalid)."""
+    from hookline import configcheck, declared
+
+    settings = load_settings()
+    path = path or settings.config
+    env = declared.environment()
+    try:
+        file = None if path is None else declared.read_file(path, env)
+        report = asyncio.run(configcheck.check(settings, file, env))
+    except ConfigurationError as exc:
+        typer.echo(f"hookline config check: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    if file is None:
+        typer.echo("no HOOKLINE_CONFIG file: the environment's WEBHOOKS_* and WEBHOOK_* are valid")
+    else:
+        typer.echo(
+            f"{path}: valid ({len(file.event_types)} event types, {len(file.tenants)} tenants, "
+            f"{len(file.webhooks)} webhooks)"
+        )
+    if report.note is not None:
+        typer.echo(f"note: {report.note}")
+    if not report.changes:
+        typer.echo("nothing to change")
+    for change in report.changes:
+        typer.echo(f"  {change}")
 
 
 def main() -> None:

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     admin_api_rate_limit: float = Field(default=0.0, ge=0)  # requests/s per admin key; 0: none
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
 
+    # Declared configuration: a TOML file of event types, tenants and webhooks, reconciled at
+    # every start (docs/configuration.md).
+    config: Path | None = None
+
     # HTTP server
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
@@ -129,7 +133,9 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
-    @field_validator("operator_webhook_url", "operator_webhook_secret", "secret_key", mode="before")
+    @field_validator(
+        "operator_webhook_url", "operator_webhook_secret", "secret_key", "config", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -181,6 +181,11 @@ class Tenant(Record):
     uid: str | None
     name: str
     max_webhooks: int
+    managed_by: ManagedBy | None = Field(
+        default=None,
+        description="`file`: declared in HOOKLINE_CONFIG, and changed there only (the API "
+        "answers 409).",
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -195,6 +200,11 @@ class EventType(Record):
     examples: list[dict[str, Any]] = Field(
         default_factory=list,
         description="Example data objects; the first is what test sends and previews use.",
+    )
+    managed_by: ManagedBy | None = Field(
+        default=None,
+        description="`file`: declared in HOOKLINE_CONFIG, and changed there only (the API "
+        "answers 409).",
     )
     archived: bool
     created_at: datetime

@@ -9,24 +9,26 @@ This is also the embedded library:
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from types import TracebackType
 
 from pydantic import SecretStr
 
-from hookline import followup
+from hookline import declared, followup
 from hookline.auth import Authenticator
 from hookline.catalog import EventCatalog
 from hookline.circuit import Breaker
 from hookline.clock import Clock, system_clock
 from hookline.config import Settings
 from hookline.ingest import Ingestor
+from hookline.reconcile import Outcome, Reconciler
 from hookline.retention import Retention
 from hookline.schedule import RetryPolicy
 from hookline.service import Service
 from hookline.ssrf import NetworkPolicy, parse_networks
 from hookline.store import Database
 from hookline.store import webhooks as webhook_rows
-from hookline.store.migrate import upgrade
+from hookline.store.migrate import RECONCILE_LOCK, one_process_at_a_time, upgrade
 from hookline.store.notify import Listener
 from hookline.transport import Transport
 from hookline.vault import Vault
@@ -55,10 +57,14 @@ class Hookline:
         *,
         run_worker: bool = True,
         clock: Clock = system_clock,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
-        """`clock` is the one clock everything reads (tests pass one they can move)."""
+        """`clock` is the one clock everything reads (tests pass one they can move).
+        `environ` holds the seeds' variables (WEBHOOKS_*, WEBHOOK_URL...) that declare
+        webhooks; by default the process environment over `.env`."""
         self.settings = settings = settings or Settings()
         self.clock = clock
+        self.environ = dict(declared.environment() if environ is None else environ)
         self.db = Database(settings.database_url, pool_size=settings.database_pool_size)
         self.policy = network_policy(settings)
         self.catalog = EventCatalog(self.db, clock=clock)
@@ -126,6 +132,7 @@ class Hookline:
             clock=clock,
         )
         self.generated_operator_secret: str | None = None
+        self.declared = Outcome()  # what the last reconciliation changed
         # Another process's sends wake this worker at once on PostgreSQL.
         self.listener: Listener | None = None
         if self.worker is not None and not self.db.is_sqlite:
@@ -154,6 +161,8 @@ class Hookline:
             self.settings.operator_webhook_url,
             _secret(self.settings.operator_webhook_secret),
         )
+        async with one_process_at_a_time(self.db, RECONCILE_LOCK):
+            self.declared = await self.reconciler().apply()
         await self.transport.start()
         self.ingestor.start()
         if self.worker is not None:
@@ -162,6 +171,12 @@ class Hookline:
             self.retention.start()
         if self.listener is not None:
             self.listener.start()
+
+    def reconciler(self) -> Reconciler:
+        """What makes the database match HOOKLINE_CONFIG and the seeds' environment variables."""
+        path = self.settings.config
+        file = None if path is None else declared.read_file(path, self.environ)
+        return Reconciler(self.service, file, self.environ)
 
     async def stop(self) -> None:
         """Stop taking events, let in-flight deliveries finish and be recorded, close the store."""

@@ -1,8 +1,9 @@
 """`hookline test`: a signed sample of each event type of the catalog, sent straight to a URL.
 
-Nothing is stored and nothing is retried. Each matching type's first example (`{}` when it has
-none) becomes an event and a request exactly as a delivery would (`deliver.attempt`: the format,
-then the signature scheme), sent once through the delivery transport, SSRF guard included.
+Nothing is stored and nothing is retried. The catalog is the HOOKLINE_CONFIG file or the
+database (`read_catalog`). Each matching type's first example (`{}` when it has none) becomes
+an event and a request exactly as a delivery would (`deliver.attempt`: the format, then the
+signature scheme), sent once through the delivery transport, SSRF guard included.
 `hookline test --webhook` goes through a running server's test endpoint instead; both print
 the same line per type (`line`).
 """
@@ -17,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 import httpx
 from sqlalchemy.engine import make_url
 
-from hookline import deliver, fanout, formats, schemes
+from hookline import declared, deliver, fanout, formats, schemes
 from hookline.client import Client, HooklineAPIError
 from hookline.clock import Clock, system_clock
 from hookline.config import Settings
@@ -182,9 +183,11 @@ def _database_exists(database_url: str) -> bool:
 
 
 async def read_catalog(settings: Settings) -> Sequence[Kind]:
-    """The event types to sample: the configured database's (none when its SQLite file does
-    not exist: a test creates no database). Where HOOKLINE_CONFIG declares `[[event_types]]`,
-    they are read here instead."""
+    """The event types to sample: HOOKLINE_CONFIG's `[[event_types]]` when it is set (no
+    database needed), else the configured database's live ones (none when its SQLite file does
+    not exist: a test creates no database)."""
+    if settings.config is not None:
+        return declared.read_file(settings.config, declared.environment()).event_types
     if not _database_exists(settings.database_url):
         return []
     db = Database(settings.database_url, pool_size=1)
@@ -195,17 +198,21 @@ async def read_catalog(settings: Settings) -> Sequence[Kind]:
         await db.close()
 
 
-def _chosen(known: Sequence[K], wanted: str | None, where: str, *, local: bool) -> list[K]:
-    """The types to sample from the catalog of `where` (`local`: this machine's database)."""
+def catalog_name(settings: Settings, shown_database_url: str) -> str:
+    """Where `read_catalog` reads, for messages."""
+    return str(settings.config) if settings.config is not None else shown_database_url
+
+
+ADD_TYPES = (
+    'add them with POST /api/v1/event-types {"name": ..., "group": ..., "examples": [{...}]} '
+    "(a sample carries the first example)"
+)
+
+
+def _chosen(known: Sequence[K], wanted: str | None, where: str, *, how: str) -> list[K]:
+    """The types to sample from the catalog of `where`; `how`: how to add some to it."""
     if not known:
-        elsewhere = (
-            ", or point HOOKLINE_DATABASE_URL at the database that has them" if local else ""
-        )
-        raise Refused(
-            f"no event types in the catalog of {where}: add them with POST /api/v1/event-types "
-            '{"name": ..., "group": ..., "examples": [{...}]} (a sample carries the first '
-            f"example){elsewhere}"
-        )
+        raise Refused(f"no event types in the catalog of {where}: {how}")
     chosen = matching(known, wanted)
     if not chosen:
         raise Refused(f"no event type or group is called {wanted!r} in {where}; {choices(known)}")
@@ -224,11 +231,17 @@ async def to_url(
     where: str,
 ) -> list[Tried]:
     """`hookline test --url`: a sample of each matching type of the catalog (`where` names
-    it), straight to `url`, one line each. Raises Refused, or InvalidInput for a bad option."""
+    it: `catalog_name`), straight to `url`, one line each. Raises Refused, or InvalidInput or
+    ConfigurationError for a bad option or file."""
     scheme = scheme_for(signature_header)
     key = schemes.check_secret(scheme, secret)
     to = target(url, key, format_name=format_name, scheme=scheme)
-    types = _chosen(await read_catalog(settings), wanted, where, local=True)
+    how = (
+        f"declare them as [[event_types]] in {settings.config}, with their examples"
+        if settings.config is not None
+        else f"{ADD_TYPES}, or point HOOKLINE_DATABASE_URL at the database that has them"
+    )
+    types = _chosen(await read_catalog(settings), wanted, where, how=how)
     header = "webhook-signature" if scheme is None else scheme["header"]
     emit(
         f"hookline test: {len(types)} event type{'s' if len(types) != 1 else ''} to {url} "
@@ -270,7 +283,7 @@ def through_server(
             names = [TEST_EVENT_TYPE]
             if wanted is not None:
                 names = [
-                    t.name for t in _chosen(_api_catalog(client), wanted, base_url, local=False)
+                    t.name for t in _chosen(_api_catalog(client), wanted, base_url, how=ADD_TYPES)
                 ]
             emit(f"hookline test: {webhook} through {base_url}")
             width = max(map(len, names))

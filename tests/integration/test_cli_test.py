@@ -35,6 +35,7 @@ CASCADE = {
     "data": {"velocity_usd_per_hour": 2000000},
 }
 FUNDING = {"symbol": "ETH/USDT", "severity": "WARNING", "data": {"funding_rate": 0.002}}
+SEED_000_CATALOG = Path(__file__).resolve().parents[2] / "examples/catalogs/000-crypto-regimes.toml"
 SEED_000_TYPES: list[dict[str, Any]] = [
     {"name": "LIQUIDATION_CASCADE", "group": "CASCADE", "examples": [CASCADE, {"second": 1}]},
     {"name": "CASCADE_EXHAUSTED", "group": "CASCADE"},  # no example: an empty object goes
@@ -328,3 +329,60 @@ async def test_format_shapes_the_samples_as_deliveries_are_shaped(
     unknown = await hookline_test("--url", receiver.url("/data"), "--format", "xml", env=env)
     assert unknown.code == 2
     assert unknown.err.startswith("hookline test: format: unknown format 'xml'; use one of ")
+
+
+async def test_seed_000s_webhook_test_from_its_shipped_catalog(
+    receiver: Receiver, tmp_path: Path
+) -> None:
+    """`python webhook_test.py --type cascade`, with the catalog of HOOKLINE_CONFIG (no
+    database, no server): seed 000's receiver reads the event's object as the body and checks
+    X-Webhook-Signature, the hex HMAC-SHA256 of the body."""
+    catalog = SEED_000_CATALOG
+    secret = "seed-000-shared-secret"
+    database = tmp_path / "hookline.db"
+    ran = await hookline_test(
+        "--url",
+        receiver.url("/webhooks/market-events"),
+        "--type",
+        "cascade",
+        "--format",
+        "data",
+        "--signature-header",
+        "X-Webhook-Signature",
+        "--secret",
+        secret,
+        "--dev",
+        env={"HOOKLINE_CONFIG": str(catalog), "HOOKLINE_DATABASE_URL": f"sqlite:///{database}"},
+    )
+    assert ran.code == 0, ran.out + ran.err
+    assert "(data, signed in X-Webhook-Signature)" in ran.out
+    [request] = receiver.at("/webhooks/market-events")
+    signature = request.headers["X-Webhook-Signature"]
+    expected = hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(signature, expected)
+    event = json.loads(request.body)
+    assert (event["event_type"], event["source"], event["symbol"]) == (
+        "LIQUIDATION_CASCADE",
+        "CASCADE",
+        "BTC/USDT",
+    )
+    assert not database.exists()
+
+    empty = tmp_path / "empty.toml"
+    empty.write_text("# nothing declared yet\n")
+    none = await hookline_test(
+        "--url", receiver.url(), "--dev", env={"HOOKLINE_CONFIG": str(empty)}
+    )
+    assert none.code == 2
+    assert none.err.strip() == (
+        f"hookline test: no event types in the catalog of {empty}: declare them as "
+        f"[[event_types]] in {empty}, with their examples"
+    )
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[[event_types]]\nname = 5\n")
+    bad = await hookline_test(
+        "--url", receiver.url(), "--dev", env={"HOOKLINE_CONFIG": str(broken)}
+    )
+    assert bad.code == 2
+    assert bad.err.startswith("hookline test: ")
+    assert str(broken) in bad.err

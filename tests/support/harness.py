@@ -64,11 +64,14 @@ class Running:
 
 
 @asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[Running]:
+async def running(
+    settings: Settings, *, environ: Mapping[str, str] | None = None
+) -> AsyncIterator[Running]:
     """hookline's API and worker in this process, on a real loopback port, on a clock the test
-    can move (`Running.advance`)."""
+    can move (`Running.advance`). `environ`: the seeds' variables it reads (WEBHOOKS_*,
+    WEBHOOK_URL...); none by default, whatever the test process's environment holds."""
     clock = ShiftedClock()
-    node = Hookline(settings, clock=clock)
+    node = Hookline(settings, clock=clock, environ=environ or {})
     config = uvicorn.Config(
         create_app(node), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
     )

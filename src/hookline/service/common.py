@@ -34,3 +34,19 @@ async def conflict_on_duplicate(message: str) -> AsyncIterator[None]:
         yield
     except IntegrityError as exc:
         raise Conflict(message) from exc
+
+
+WHERE_MANAGED = {
+    "env": "in hookline's environment (WEBHOOKS_*, WEBHOOK_URL, WEBHOOK_SECRET...)",
+    "file": "in the configuration file HOOKLINE_CONFIG",
+}
+
+
+def refuse_managed(what: str, name: str, managed_by: str | None) -> None:
+    """A declared resource is changed where it is declared, never through the API (409)."""
+    if managed_by is not None:
+        raise Conflict(
+            f"{what} {name!r} is managed {WHERE_MANAGED.get(managed_by, managed_by)}: change it "
+            "there and restart hookline (see docs/configuration.md)",
+            managed_by=managed_by,
+        )

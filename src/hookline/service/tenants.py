@@ -7,6 +7,7 @@ from hookline.clock import Clock, system_clock
 from hookline.errors import InvalidInput
 from hookline.models import (
     FIRST_PAGE,
+    ManagedBy,
     NumberedPage,
     Page,
     Paging,
@@ -18,6 +19,7 @@ from hookline.notices import RESERVED_UID_PREFIX
 from hookline.service.common import (
     conflict_on_duplicate,
     found,
+    refuse_managed,
     resolve_tenant,
 )
 from hookline.store import Database
@@ -34,7 +36,8 @@ class Tenants:
         self._clock = clock
         self._on_delete = on_delete
 
-    async def create(self, spec: TenantCreate) -> Tenant:
+    async def create(self, spec: TenantCreate, *, managed: ManagedBy | None = None) -> Tenant:
+        """`managed`: declared in hookline's configuration (hookline.reconcile only)."""
         _check_uid(spec.uid)
         at = self._clock()
         taken = f"a tenant with uid {spec.uid!r} already exists"
@@ -46,6 +49,7 @@ class Tenants:
                     "uid": spec.uid,
                     "name": spec.name,
                     "max_webhooks": spec.max_webhooks,
+                    "managed_by": managed,
                     "created_at": at,
                     "updated_at": at,
                 },
@@ -55,6 +59,16 @@ class Tenants:
         """The id of the tenant whose id or uid is `ref`."""
         async with self._db.read() as conn:
             return await resolve_tenant(conn, ref)
+
+    async def find(self, ref: str) -> Tenant | None:
+        """The tenant whose id or uid is `ref`, if there is one."""
+        async with self._db.read() as conn:
+            resolved = (await tenant_rows.resolve(conn, {ref})).get(ref)
+            return None if resolved is None else await tenant_rows.get(conn, resolved)
+
+    async def managed(self, source: ManagedBy) -> list[Tenant]:
+        async with self._db.read() as conn:
+            return await tenant_rows.managed(conn, source)
 
     async def get(self, ref: str) -> Tenant:
         async with self._db.read() as conn:
@@ -66,8 +80,17 @@ class Tenants:
             return await tenant_rows.page(conn, paging=paging)
 
     async def update(self, ref: str, spec: TenantUpdate) -> Tenant:
+        refuse_managed("tenant", ref, (await self.get(ref)).managed_by)
+        return await self._update(ref, spec, {})
+
+    async def declare(self, ref: str, spec: TenantUpdate, managed: ManagedBy | None) -> Tenant:
+        """hookline.reconcile: change a tenant declared in `managed`, or (None) release one
+        that no longer is, back to the API."""
+        return await self._update(ref, spec, {"managed_by": managed})
+
+    async def _update(self, ref: str, spec: TenantUpdate, extra: dict[str, object]) -> Tenant:
         _check_uid(spec.uid)
-        values = spec.model_dump(exclude_unset=True)
+        values = spec.model_dump(exclude_unset=True) | extra
         if "name" in values and values["name"] is None:
             del values["name"]
         if "max_webhooks" in values and values["max_webhooks"] is None:
@@ -81,6 +104,7 @@ class Tenants:
     async def delete(self, ref: str) -> None:
         """Delete a tenant with its keys, webhooks, events and deliveries. Its keys stop
         working at once in this process."""
+        refuse_managed("tenant", ref, (await self.get(ref)).managed_by)
         async with self._db.write() as conn:
             await tenant_rows.delete_one(conn, await resolve_tenant(conn, ref))
         self._on_delete()

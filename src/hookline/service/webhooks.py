@@ -16,6 +16,7 @@ from hookline.models import (
     FIRST_PAGE,
     TEST_EVENT_TYPE,
     DeliveryStatus,
+    ManagedBy,
     NumberedPage,
     Page,
     Paging,
@@ -33,7 +34,7 @@ from hookline.models import (
 )
 from hookline.records import Route
 from hookline.schedule import Delivered, RetryPolicy
-from hookline.service.common import found, resolve_tenant
+from hookline.service.common import found, refuse_managed, resolve_tenant
 from hookline.ssrf import NetworkPolicy, check_url
 from hookline.store import Database
 from hookline.store import attempts as attempt_rows
@@ -150,7 +151,14 @@ class Webhooks:
                 return formats.Sample(name, known.examples[0], example=True)
         return formats.Sample(event_types[0] if event_types else formats.GENERIC_SAMPLE_TYPE)
 
-    async def create(self, spec: WebhookCreate, *, tenant: str | None) -> WebhookWithSecret:
+    async def create(
+        self,
+        spec: WebhookCreate,
+        *,
+        tenant: str | None,
+        managed: tuple[ManagedBy, str] | None = None,
+    ) -> WebhookWithSecret:
+        """`managed`: (where it is declared, its key there), for hookline.reconcile only."""
         tenant_id = _owner(spec.tenant_id, tenant)
         url = check_url(spec.url, self._policy)
         event_types = await self._check_event_types(spec.event_types)
@@ -199,6 +207,8 @@ class Webhooks:
                     "is_active": spec.is_active,
                     "rate_limit_per_minute": spec.rate_limit_per_minute,
                     "max_in_flight": max_in_flight,
+                    "managed_by": None if managed is None else managed[0],
+                    "managed_key": None if managed is None else managed[1],
                     "created_at": at,
                     "updated_at": at,
                 },
@@ -216,7 +226,29 @@ class Webhooks:
         async with self._db.read() as conn:
             return await webhook_rows.page(conn, tenant_id=tenant, paging=paging)
 
-    async def update(self, webhook_id: str, spec: WebhookUpdate, *, tenant: str | None) -> Webhook:
+    async def managed(self, source: ManagedBy) -> dict[str, Webhook]:
+        """The webhooks declared in `source`, by their key there."""
+        async with self._db.read() as conn:
+            return await webhook_rows.managed(conn, source)
+
+    async def has_secret(self, webhook_id: str, secret: str) -> bool:
+        """Whether `secret` is the webhook's current secret."""
+        async with self._db.read() as conn:
+            row = (await webhook_rows.targets(conn, {webhook_id})).get(webhook_id)
+        return row is not None and self._vault.open(row.secret) == secret
+
+    async def update(
+        self,
+        webhook_id: str,
+        spec: WebhookUpdate,
+        *,
+        tenant: str | None,
+        managed: bool = False,
+    ) -> Webhook:
+        """`managed`: hookline.reconcile changing a declared webhook (the API may not)."""
+        current = await self.get(webhook_id, tenant=tenant)
+        if not managed:
+            refuse_managed("webhook", webhook_id, current.managed_by)
         values = spec.model_dump(exclude_unset=True)
         cleared = sorted(k for k, v in values.items() if v is None and k in NOT_NULL)
         if cleared:
@@ -238,7 +270,6 @@ class Webhooks:
         if "signature" in values:
             values["signature"] = schemes.expand(values["signature"])
         if values.keys() & {"format", "template", "format_options", "url"}:
-            current = await self.get(webhook_id, tenant=tenant)
             if values.get("format", current.format) != current.format:
                 # another format: the old one's template and options go unless sent again
                 values.setdefault("template", None)
@@ -336,10 +367,18 @@ class Webhooks:
         return WebhookPublicKeys(public_keys=schemes.public_keys(sealed.signature, target.keys))
 
     async def rotate_secret(
-        self, webhook_id: str, spec: SecretRotation, *, tenant: str | None
+        self,
+        webhook_id: str,
+        spec: SecretRotation,
+        *,
+        tenant: str | None,
+        managed: bool = False,
     ) -> WebhookWithSecret:
         """A new secret; the old one keeps signing too for `grace_seconds`, so receivers can
         switch over without rejecting a request."""
+        if not managed:
+            declared = await self.get(webhook_id, tenant=tenant)
+            refuse_managed("webhook", webhook_id, declared.managed_by)
         at = self._clock()
         async with self._db.write() as conn:
             current = await webhook_rows.targets(conn, {webhook_id}, tenant_id=tenant)
@@ -492,7 +531,10 @@ class Webhooks:
             )
         return len(rows)
 
-    async def delete(self, webhook_id: str, *, tenant: str | None) -> None:
+    async def delete(self, webhook_id: str, *, tenant: str | None, managed: bool = False) -> None:
+        if not managed:
+            current = await self.get(webhook_id, tenant=tenant)
+            refuse_managed("webhook", webhook_id, current.managed_by)
         async with self._db.write() as conn:
             deleted = await webhook_rows.delete_one(conn, webhook_id, tenant_id=tenant)
         if not deleted:

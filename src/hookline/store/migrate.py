@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -26,6 +30,7 @@ def _upgrade(connection: Connection) -> None:
 
 
 MIGRATION_LOCK = 0x686F6F6B  # "hook": a PostgreSQL advisory lock id
+RECONCILE_LOCK = 0x686F6F6C  # the next one: reconciling the declared configuration
 
 
 async def upgrade(db: Database) -> None:
@@ -35,3 +40,26 @@ async def upgrade(db: Database) -> None:
         if not db.is_sqlite:
             await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK})
         await conn.run_sync(_upgrade)
+
+
+async def is_current(db: Database) -> bool:
+    """Whether the database holds hookline's schema at the newest revision."""
+
+    def check(connection: Connection) -> bool:
+        current = MigrationContext.configure(connection).get_current_revision()
+        return current == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+    async with db.read() as conn:
+        return await conn.run_sync(check)
+
+
+@asynccontextmanager
+async def one_process_at_a_time(db: Database, lock: int) -> AsyncIterator[None]:
+    """On PostgreSQL, processes starting together (api, workers) take turns in the block, so
+    each sees what the one before it did. SQLite has one writer at a time anyway."""
+    if db.is_sqlite:
+        yield
+        return
+    async with db.write() as conn:
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock})
+        yield

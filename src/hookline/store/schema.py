@@ -90,6 +90,7 @@ tenants = Table(
     Column("uid", String(256), nullable=True, unique=True),
     Column("name", String(256), nullable=False),
     Column("max_webhooks", Integer, nullable=False, server_default=text("100")),
+    Column("managed_by", String(16), nullable=True),  # file: declared in HOOKLINE_CONFIG
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
 )
@@ -119,6 +120,7 @@ event_types = Table(
     Column("schema", JSON, nullable=True),
     Column("group", String(128), nullable=True),
     Column("examples", JSON, nullable=True),
+    Column("managed_by", String(16), nullable=True),  # file: declared in HOOKLINE_CONFIG
     Column("archived", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
@@ -142,6 +144,8 @@ webhooks = Table(
     Column("retry_schedule", JSON, nullable=True),
     Column("timeout", Float, nullable=True),
     Column("managed_by", String(16), nullable=True),  # env | file: declared in configuration
+    # What the declaration is called there (hookline.declared), to find it again at each start.
+    Column("managed_key", String(512), nullable=True, unique=True),
     Column("secret", Text, nullable=False),
     Column("previous_secret", Text, nullable=True),
     Column("previous_secret_expires_at", Timestamp, nullable=True),

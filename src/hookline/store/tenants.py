@@ -24,6 +24,11 @@ async def get(conn: AsyncConnection, tenant_id: str) -> Tenant | None:
     return _tenant(row) if row else None
 
 
+async def managed(conn: AsyncConnection, source: str) -> list[Tenant]:
+    rows = await conn.execute(select(tenants).where(tenants.c.managed_by == source))
+    return [_tenant(row) for row in rows]
+
+
 async def resolve(conn: AsyncConnection, refs: set[str]) -> dict[str, str]:
     """Map each reference (a tenant's id, or its uid) to the tenant's id; unknown ones are left
     out. An id wins over a uid that happens to look the same."""

@@ -61,6 +61,12 @@ async def get(conn: AsyncConnection, webhook_id: str, *, tenant_id: str | None) 
     return _webhook(row) if row else None
 
 
+async def managed(conn: AsyncConnection, source: str) -> dict[str, Webhook]:
+    """The webhooks declared in `source` (env, file), by their `managed_key`."""
+    stmt = select(*PUBLIC, webhooks.c.managed_key).where(webhooks.c.managed_by == source)
+    return {row.managed_key: _webhook(row) for row in await conn.execute(stmt)}
+
+
 async def health(conn: AsyncConnection, webhook_id: str, *, tenant_id: str | None) -> AnyRow | None:
     stmt = select(*PUBLIC, webhooks.c.last_success_at, webhooks.c.last_failure_at).where(
         _scoped(webhook_id, tenant_id)

@@ -22,16 +22,26 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("retry_schedule", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("timeout", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("managed_by", sa.String(16), nullable=True))
+        batch_op.add_column(sa.Column("managed_key", sa.String(512), nullable=True))
+        batch_op.create_unique_constraint("uq_webhooks_managed_key", ["managed_key"])
     with op.batch_alter_table("event_types") as batch_op:
         batch_op.add_column(sa.Column("group", sa.String(128), nullable=True))
         batch_op.add_column(sa.Column("examples", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("managed_by", sa.String(16), nullable=True))
+    with op.batch_alter_table("tenants") as batch_op:
+        batch_op.add_column(sa.Column("managed_by", sa.String(16), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("tenants") as batch_op:
+        batch_op.drop_column("managed_by")
     with op.batch_alter_table("event_types") as batch_op:
+        batch_op.drop_column("managed_by")
         batch_op.drop_column("examples")
         batch_op.drop_column("group")
     with op.batch_alter_table("webhooks") as batch_op:
+        batch_op.drop_constraint("uq_webhooks_managed_key", type_="unique")
+        batch_op.drop_column("managed_key")
         batch_op.drop_column("managed_by")
         batch_op.drop_column("timeout")
         batch_op.drop_column("retry_schedule")
