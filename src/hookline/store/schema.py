@@ -145,7 +145,7 @@ webhooks = Table(
     Column("timeout", Float, nullable=True),
     Column("managed_by", String(16), nullable=True),  # env | file: declared in configuration
     # What the declaration is called there (hookline.declared), to find it again at each start.
-    Column("managed_key", String(512), nullable=True, unique=True),
+    Column("managed_key", String(512), nullable=True),
     Column("secret", Text, nullable=False),
     Column("previous_secret", Text, nullable=True),
     Column("previous_secret_expires_at", Timestamp, nullable=True),
@@ -172,6 +172,7 @@ webhooks = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     Index(None, "tenant_id", "id"),
+    Index(None, "managed_key", unique=True),
 )
 
 # `payload` is the exact JSON envelope every standard-format delivery sends and signs.

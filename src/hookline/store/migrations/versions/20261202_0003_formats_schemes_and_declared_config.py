@@ -23,7 +23,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("timeout", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("managed_by", sa.String(16), nullable=True))
         batch_op.add_column(sa.Column("managed_key", sa.String(512), nullable=True))
-        batch_op.create_unique_constraint("uq_webhooks_managed_key", ["managed_key"])
+    # An index, not a constraint: SQLite adds it without copying the table.
+    op.create_index("ix_webhooks_managed_key", "webhooks", ["managed_key"], unique=True)
     with op.batch_alter_table("event_types") as batch_op:
         batch_op.add_column(sa.Column("group", sa.String(128), nullable=True))
         batch_op.add_column(sa.Column("examples", sa.JSON(), nullable=True))
@@ -39,8 +40,8 @@ def downgrade() -> None:
         batch_op.drop_column("managed_by")
         batch_op.drop_column("examples")
         batch_op.drop_column("group")
+    op.drop_index("ix_webhooks_managed_key", table_name="webhooks")
     with op.batch_alter_table("webhooks") as batch_op:
-        batch_op.drop_constraint("uq_webhooks_managed_key", type_="unique")
         batch_op.drop_column("managed_key")
         batch_op.drop_column("managed_by")
         batch_op.drop_column("timeout")
