@@ -200,10 +200,11 @@ async def test_half_the_webhooks_timing_out_does_not_delay_the_others(
             await app.api.events.send("tick", {"n": n}, tenant_id=tenant.id)
         fast = [f"/fast{n}" for n in range(5)]
         while sum(len(receiver.at(p)) for p in fast) < 100:
-            assert time.monotonic() - started < 4, "the fast webhooks were held up"
+            # Held up behind the slow ones, the fast would need 20 timeouts (20 s) or more.
+            assert time.monotonic() - started < 15, "the fast webhooks were held up"
             await asyncio.sleep(0.05)
         # Each slow webhook has had at most one request at a time, all of them timing out.
-        assert all(len(receiver.at(f"/slow{n}")) <= 4 for n in range(5))
+        assert all(receiver.peak[f"/slow{n}"] <= 1 for n in range(5))
 
 
 async def test_a_webhook_never_has_more_requests_in_flight_than_its_cap(

@@ -155,7 +155,8 @@ async def test_the_rate_limit_holds_across_workers(
     # 240 a minute, shared: a burst of four, then one every 0.25 s. Two workers pacing on their
     # own would each burst four (eight at once) and finish in half the time.
     assert len(times) == 12
-    assert times[-1] - times[0] >= 1.9, times
+    # (2 s at the limit's pace; two limiters of their own would take about 1 s)
+    assert times[-1] - times[0] >= 1.7, times
     # In any second: the burst and a second's worth, give or take one for claim timing.
     busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
     assert busiest <= 9, [round(t - times[0], 3) for t in times]

@@ -331,7 +331,8 @@ async def test_a_rate_limited_webhook_gets_everything_at_its_pace(
     # the first (so the third may follow the second closely if the second was sent late).
     offsets = [r.at - requests[0].at for r in requests]
     assert offsets[1] < 0.45, offsets
-    assert all(offsets[k] >= (k - 1) * 0.5 - 0.05 for k in (2, 3)), offsets
+    # (less a margin for the first request arriving later than its slot on a loaded machine)
+    assert all(offsets[k] >= (k - 1) * 0.5 - 0.15 for k in (2, 3)), offsets
     for event in sent:  # nothing dropped, and waiting used no attempts
         [delivery] = await settled(hookline.api, event.id)
         assert (delivery.status, delivery.attempt_count) == ("succeeded", 1)
