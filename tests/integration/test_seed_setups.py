@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -308,7 +309,7 @@ name = "Production Alert System"
 url = "@URL@"
 event_types = ["exploit.detected"]
 format = "template"
-template = """{"event": {{ event.type | tojson }}, "timestamp": {{ event.timestamp | tojson }},
+template = """{"event": {{ event.type | tojson }}, "timestamp": {{ event.unix }},
  "exploit": {{ data | tojson }}}"""
 secret = "${KAMIYO_WEBHOOK_SECRET}"
 signature = { header = "X-Kamiyo-Signature" }
@@ -345,5 +346,8 @@ async def test_seed_004_file(database_url: str, receiver: Receiver, tmp_path: Pa
         [request] = await receiver.wait_for(1, "/kamiyo")
 
     assert seed_004_receiver(request, KAMIYO_SECRET) == big
-    assert json.loads(request.body)["event"] == "exploit.detected"
+    body = json.loads(request.body)
+    assert body["event"] == "exploit.detected"
+    assert isinstance(body["timestamp"], int)  # seconds since 1970, as seed 004 sends it
+    assert abs(body["timestamp"] - time.time()) < 3600
     assert len(receiver.at("/kamiyo")) == 1

@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -119,12 +120,21 @@ def _variables(envelope: Mapping[str, Any], context: Context) -> dict[str, Any]:
             "id": envelope["id"],
             "type": envelope["type"],
             "timestamp": envelope.get("timestamp"),
+            "unix": _unix(envelope.get("timestamp")),
             "data": envelope["data"],
         },
         "data": envelope["data"],
         "webhook": {"id": context.webhook_id, "name": context.webhook_name},
         "tenant": {"id": context.tenant_id, "uid": context.tenant_uid, "name": context.tenant_name},
     }
+
+
+def _unix(timestamp: Any) -> int | None:
+    """An envelope's ISO timestamp as whole seconds since 1970 (seed 004 sends that)."""
+    try:
+        return int(datetime.fromisoformat(str(timestamp).replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return None
 
 
 def default_for(url: str) -> str:
