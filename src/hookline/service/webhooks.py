@@ -32,7 +32,7 @@ from hookline.models import (
     WebhookUpdate,
     WebhookWithSecret,
 )
-from hookline.records import Route
+from hookline.records import NewEvent, Route, SealedTarget
 from hookline.schedule import Delivered, RetryPolicy
 from hookline.service.common import found, refuse_managed, resolve_tenant
 from hookline.ssrf import NetworkPolicy, check_url
@@ -428,17 +428,7 @@ class Webhooks:
         event = replace(event, tenant_id=sealed.tenant_id)
         route = Route(sealed.id, sealed.tenant_id, frozenset())
         queued = fanout.delivery(route, event.id, event.type, event.created_at)
-        job = Job(
-            delivery_id=queued.id,
-            lease_token="test",
-            event_id=event.id,
-            event_type=event.type,
-            payload=event.payload,
-            target=Target.open(sealed, event.created_at, self._vault),
-            number=1,
-            trigger=Trigger.TEST,
-            tenant_id=sealed.tenant_id,
-        )
+        job = self._one_shot(sealed, event, queued.id)
         done = await attempt(job, self._transport, ONE_SHOT, clock=self._clock)
         succeeded = isinstance(done.decision, Delivered)
         status_code = done.result.status_code if isinstance(done.result, Response) else None
@@ -494,9 +484,21 @@ class Webhooks:
                 )
             data = known.examples[0]
         event, _ = await self._ingestor.prepare(spec.event_type, data)
-        job = Job(
-            delivery_id="dlv_preview",
-            lease_token="preview",
+        job = self._one_shot(sealed, event, "dlv_preview")
+        try:
+            request = build_request(job, event.created_at)
+        except formats.FormatError as exc:
+            raise InvalidInput(
+                f"the {sealed.format} format could not render this event: {exc}", loc=("data",)
+            ) from None
+        return Preview(headers=request.headers, body=request.body.decode())
+
+    def _one_shot(self, sealed: SealedTarget, event: NewEvent, delivery_id: str) -> Job:
+        """The first and only attempt of a test send or a preview, as the worker would make
+        it."""
+        return Job(
+            delivery_id=delivery_id,
+            lease_token="test",
             event_id=event.id,
             event_type=event.type,
             payload=event.payload,
@@ -505,13 +507,6 @@ class Webhooks:
             trigger=Trigger.TEST,
             tenant_id=sealed.tenant_id,
         )
-        try:
-            request = build_request(job, event.created_at)
-        except formats.FormatError as exc:
-            raise InvalidInput(
-                f"the {sealed.format} format could not render this event: {exc}", loc=("data",)
-            ) from None
-        return Preview(headers=request.headers, body=request.body.decode())
 
     async def reseal_secrets(self) -> int:
         """Re-encrypt every stored secret with the vault's first key (after a key rotation)."""
