@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from hookline import formats, ids, schemes
 from hookline.clock import Clock, system_clock
 from hookline.models import DeliveryStatus, Trigger
-from hookline.records import DeliveryUpdate, NewAttempt, SealedTarget, Tally
+from hookline.records import DeliveryUpdate, NewAttempt, NewEvent, SealedTarget, Tally
 from hookline.schedule import (
     Decision,
     Delivered,
@@ -84,6 +84,22 @@ class Job:
     tenant_id: str
 
 
+def one_shot(event: NewEvent, target: Target, *, delivery_id: str, tenant_id: str) -> Job:
+    """The first and only attempt of an event that is not queued: a test send, a preview,
+    `hookline test`."""
+    return Job(
+        delivery_id=delivery_id,
+        lease_token="test",
+        event_id=event.id,
+        event_type=event.type,
+        payload=event.payload,
+        target=target,
+        number=1,
+        trigger=Trigger.TEST,
+        tenant_id=tenant_id,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Finished:
     job: Job
@@ -124,6 +140,18 @@ def build_request(job: Job, at: float) -> OutboundRequest:
     return OutboundRequest(url=target.url, headers=headers, body=body, timeout=target.timeout)
 
 
+def prepare(job: Job, at: float) -> OutboundRequest | Failure:
+    """The request of an attempt made at `at`, or the failure of a body that cannot be
+    rendered, saying why."""
+    try:
+        return build_request(job, at)
+    except formats.FormatError as exc:
+        return Failure(
+            error=f"the {job.target.format.name} format could not render this event: {exc}",
+            latency_ms=0,
+        )
+
+
 async def attempt(
     job: Job,
     transport: Transport,
@@ -133,15 +161,8 @@ async def attempt(
     rand: Callable[[], float] = random.random,
 ) -> Finished:
     started = clock()
-    try:
-        request = build_request(job, started)
-    except formats.FormatError as exc:
-        result: Response | Failure = Failure(
-            error=f"the {job.target.format.name} format could not render this event: {exc}",
-            latency_ms=0,
-        )
-    else:
-        result = await transport.post(request)
+    request = prepare(job, started)
+    result = request if isinstance(request, Failure) else await transport.post(request)
     return finish(job, result, policy, started=started, ended=clock(), rand=rand())
 
 

@@ -22,7 +22,7 @@ from hookline import declared, deliver, fanout, formats, schemes
 from hookline.client import Client, HooklineAPIError
 from hookline.clock import Clock, system_clock
 from hookline.config import Settings
-from hookline.models import TEST_EVENT_TYPE, EventType, Trigger, WebhookTestResult
+from hookline.models import TEST_EVENT_TYPE, EventType, WebhookTestResult
 from hookline.node import network_policy
 from hookline.schedule import RetryPolicy, is_success
 from hookline.store import Database
@@ -114,17 +114,7 @@ def sample(event_type: Kind) -> dict[str, Any]:
 
 def job(to: deliver.Target, event_type: Kind, now: float) -> deliver.Job:
     event, _ = fanout.event(event_type.name, sample(event_type), tenant_id=None, now=now, test=True)
-    return deliver.Job(
-        delivery_id="",
-        lease_token="",
-        event_id=event.id,
-        event_type=event.type,
-        payload=event.payload,
-        target=to,
-        number=1,
-        trigger=Trigger.TEST,
-        tenant_id="",
-    )
+    return deliver.one_shot(event, to, delivery_id="", tenant_id="")
 
 
 async def send(

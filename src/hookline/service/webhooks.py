@@ -9,7 +9,7 @@ from hookline import fanout, filters, formats, ids, schemes
 from hookline.catalog import EventCatalog
 from hookline.circuit import State
 from hookline.clock import Clock, system_clock
-from hookline.deliver import Job, Target, attempt, attempt_error, attempt_record, build_request
+from hookline.deliver import Job, Target, attempt, attempt_error, attempt_record, one_shot, prepare
 from hookline.errors import Conflict, Forbidden, InvalidInput
 from hookline.ingest import Ingestor
 from hookline.models import (
@@ -42,7 +42,7 @@ from hookline.store import deliveries as delivery_rows
 from hookline.store import events as event_rows
 from hookline.store import tenants as tenant_rows
 from hookline.store import webhooks as webhook_rows
-from hookline.transport import Response, Transport
+from hookline.transport import Failure, Response, Transport
 from hookline.vault import Vault
 
 ONE_SHOT = RetryPolicy(schedule=())
@@ -237,6 +237,12 @@ class Webhooks:
             row = (await webhook_rows.targets(conn, {webhook_id})).get(webhook_id)
         return row is not None and self._vault.open(row.secret) == secret
 
+    async def _sealed(self, webhook_id: str, tenant: str | None) -> SealedTarget:
+        """The webhook as the worker sends to it, its secrets still sealed (404 if unknown)."""
+        async with self._db.read() as conn:
+            sealed = await webhook_rows.targets(conn, {webhook_id}, tenant_id=tenant)
+        return found(sealed.get(webhook_id), "webhook", webhook_id)
+
     async def update(
         self,
         webhook_id: str,
@@ -353,11 +359,7 @@ class Webhooks:
 
     async def public_keys(self, webhook_id: str, *, tenant: str | None) -> WebhookPublicKeys:
         """The public keys receivers verify an ed25519 (v1a) webhook's signatures with."""
-        async with self._db.read() as conn:
-            sealed = (await webhook_rows.targets(conn, {webhook_id}, tenant_id=tenant)).get(
-                webhook_id
-            )
-        sealed = found(sealed, "webhook", webhook_id)
+        sealed = await self._sealed(webhook_id, tenant)
         if not schemes.is_ed25519(sealed.signature):
             raise Conflict(
                 f"webhook {webhook_id!r} signs with a secret it shares with its receiver and has "
@@ -419,11 +421,7 @@ class Webhooks:
             data = spec.data if spec.data is not None else await self._example(event_type)
         elif spec.data is not None:
             data = spec.data
-        async with self._db.read() as conn:
-            sealed = (await webhook_rows.targets(conn, {webhook_id}, tenant_id=tenant)).get(
-                webhook_id
-            )
-        sealed = found(sealed, "webhook", webhook_id)
+        sealed = await self._sealed(webhook_id, tenant)
         event, _ = await self._ingestor.prepare(event_type, data, test=True)
         event = replace(event, tenant_id=sealed.tenant_id)
         route = Route(sealed.id, sealed.tenant_id, frozenset())
@@ -468,11 +466,7 @@ class Webhooks:
     ) -> Preview:
         """The headers and exact body a delivery of this event would carry, built as a real
         delivery builds them (deliver.build_request), without sending or storing anything."""
-        async with self._db.read() as conn:
-            sealed = (await webhook_rows.targets(conn, {webhook_id}, tenant_id=tenant)).get(
-                webhook_id
-            )
-        sealed = found(sealed, "webhook", webhook_id)
+        sealed = await self._sealed(webhook_id, tenant)
         data = spec.data
         if data is None:
             known = await self._catalog.require(spec.event_type)
@@ -484,29 +478,16 @@ class Webhooks:
                 )
             data = known.examples[0]
         event, _ = await self._ingestor.prepare(spec.event_type, data)
-        job = self._one_shot(sealed, event, "dlv_preview")
-        try:
-            request = build_request(job, event.created_at)
-        except formats.FormatError as exc:
-            raise InvalidInput(
-                f"the {sealed.format} format could not render this event: {exc}", loc=("data",)
-            ) from None
+        request = prepare(self._one_shot(sealed, event, "dlv_preview"), event.created_at)
+        if isinstance(request, Failure):
+            raise InvalidInput(request.error, loc=("data",))
         return Preview(headers=request.headers, body=request.body.decode())
 
     def _one_shot(self, sealed: SealedTarget, event: NewEvent, delivery_id: str) -> Job:
         """The first and only attempt of a test send or a preview, as the worker would make
         it."""
-        return Job(
-            delivery_id=delivery_id,
-            lease_token="test",
-            event_id=event.id,
-            event_type=event.type,
-            payload=event.payload,
-            target=Target.open(sealed, event.created_at, self._vault),
-            number=1,
-            trigger=Trigger.TEST,
-            tenant_id=sealed.tenant_id,
-        )
+        target = Target.open(sealed, event.created_at, self._vault)
+        return one_shot(event, target, delivery_id=delivery_id, tenant_id=sealed.tenant_id)
 
     async def reseal_secrets(self) -> int:
         """Re-encrypt every stored secret with the vault's first key (after a key rotation)."""
