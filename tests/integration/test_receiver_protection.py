@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 import standardwebhooks
+from aiohttp import web
 
 from hookline import HooklineAPIError
 from hookline.signing import generate_secret
 from tests.support.databases import query
 from tests.support.flow import settled, webhook_for
 from tests.support.harness import Running, make_settings, running
-from tests.support.receiver import Receiver, Reply
+from tests.support.receiver import Custom, Receiver, Reply
 
 OPERATOR_SECRET = generate_secret()
 
@@ -211,13 +212,26 @@ async def test_a_webhook_never_has_more_requests_in_flight_than_its_cap(
     database_url: str, receiver: Receiver
 ) -> None:
     settings = make_settings(database_url, worker_concurrency=50)
+    release = asyncio.Event()
+
+    async def answer_when_released(request: web.Request) -> web.StreamResponse:
+        await release.wait()
+        return web.Response(text="ok")
+
     async with running(settings) as app:
-        receiver.script("/capped", Reply(200, delay=0.2))
+        receiver.script("/capped", Custom(answer_when_released))
         tenant, _ = await webhook_for(app.api, receiver, "/capped", max_in_flight=3)
         sent = [
             await app.api.events.send("order.filled", {"n": n}, tenant_id=tenant.id)
             for n in range(24)
         ]
+        # All 24 are due and the worker could run 50 at once: the receiver holds what it gets.
+        deadline = time.monotonic() + 10
+        while receiver.open["/capped"] < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)  # room for a fourth, were the cap not kept
+        assert receiver.open["/capped"] == 3
+        release.set()
         for event in sent:
             [delivery] = await settled(app.api, event.id)
             assert (delivery.status, delivery.attempt_count) == ("succeeded", 1)

