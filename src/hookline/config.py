@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIN_ADMIN_KEY_LENGTH = 16
 DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+DESTINATION_KINDS = ("https", "http", "mailto", "redis", "amqp", "nats")
 
 
 class Settings(BaseSettings):
@@ -90,6 +91,14 @@ class Settings(BaseSettings):
     admin_api_rate_limit: float = Field(default=0.0, ge=0)  # requests/s per admin key; 0: none
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
 
+    # Destinations beyond HTTP (docs/destinations.md). `destinations`: the URL kinds webhooks may
+    # use (https, http, mailto, redis, amqp, nats); unset: https and http, and mailto when SMTP
+    # is configured. Broker kinds are created with an admin key only.
+    destinations: Annotated[tuple[str, ...] | None, NoDecode] = None
+    smtp_url: SecretStr | None = None  # smtp://[user:pass@]host:port[?tls=required] | smtps://
+    smtp_from: str | None = None
+    destination_idle_timeout: float = Field(default=60.0, gt=0)  # close idle broker connections
+
     # Declared configuration: a TOML file of event types, tenants and webhooks, reconciled at
     # every start (docs/configuration.md).
     config: Path | None = None
@@ -110,6 +119,24 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"HOOKLINE_ADMIN_KEY must be at least {MIN_ADMIN_KEY_LENGTH} characters; "
                 "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return value
+
+    @field_validator("destinations", mode="before")
+    @classmethod
+    def _split_destinations(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("destinations")
+    @classmethod
+    def _check_destinations(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        unknown = [kind for kind in value or () if kind not in DESTINATION_KINDS]
+        if unknown:
+            raise ValueError(
+                f"HOOKLINE_DESTINATIONS: {unknown[0]!r} is not a destination kind; choose from "
+                + ", ".join(DESTINATION_KINDS)
             )
         return value
 
@@ -134,7 +161,13 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "operator_webhook_url", "operator_webhook_secret", "secret_key", "config", mode="before"
+        "operator_webhook_url",
+        "operator_webhook_secret",
+        "secret_key",
+        "config",
+        "smtp_url",
+        "smtp_from",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -183,6 +216,13 @@ class Settings(BaseSettings):
         if self.max_in_flight_ceiling is not None:
             return self.max_in_flight_ceiling
         return max(1, self.worker_concurrency // 4)
+
+    @property
+    def destination_kinds(self) -> frozenset[str]:
+        """The URL kinds webhooks may use on this installation."""
+        if self.destinations is not None:
+            return frozenset(self.destinations)
+        return frozenset({"https", "http", "mailto"} if self.smtp_url else {"https", "http"})
 
     @property
     def longest_timeout(self) -> float:

@@ -24,7 +24,7 @@ from hookline.schedule import (
     decide,
     parse_retry_after,
 )
-from hookline.transport import Failure, OutboundRequest, Response, Transport
+from hookline.transport import Accepted, Failure, OutboundRequest, Response, Result, Sender
 from hookline.vault import Vault
 
 
@@ -52,7 +52,7 @@ class Target:
             keys.append(schemes.key(scheme, vault.open(sealed.previous_secret)))
         return cls(
             webhook_id=sealed.id,
-            url=sealed.url,
+            url=sealed.url if sealed.url_sealed is None else vault.open(sealed.url_sealed),
             keys=tuple(keys),
             headers=dict(sealed.headers),
             format=formats.Spec(sealed.format, sealed.template, sealed.format_options),
@@ -105,7 +105,7 @@ class Finished:
     job: Job
     started_at: float
     ended_at: float
-    result: Response | Failure
+    result: Result
     decision: Decision
 
 
@@ -154,7 +154,7 @@ def prepare(job: Job, at: float) -> OutboundRequest | Failure:
 
 async def attempt(
     job: Job,
-    transport: Transport,
+    transport: Sender,
     policy: RetryPolicy,
     *,
     clock: Clock = system_clock,
@@ -168,7 +168,7 @@ async def attempt(
 
 def finish(
     job: Job,
-    result: Response | Failure,
+    result: Result,
     policy: RetryPolicy,
     *,
     started: float,
@@ -177,6 +177,10 @@ def finish(
 ) -> Finished:
     """An attempt that ended with `result`, and what happens next (on the webhook's own retry
     schedule when it has one)."""
+    if isinstance(result, Accepted):
+        return Finished(job, started, ended, result, Delivered())
+    if isinstance(result, Failure) and result.final:
+        return Finished(job, started, ended, result, GiveUp("the destination refused it for good"))
     if job.target.retry_schedule is not None:
         policy = replace(policy, schedule=job.target.retry_schedule)
     if isinstance(result, Response):
@@ -197,10 +201,12 @@ def finish(
     return Finished(job, started, ended, result, decision)
 
 
-def attempt_error(result: Response | Failure) -> str | None:
+def attempt_error(result: Result) -> str | None:
     """What went wrong with one attempt, in words; None for a success."""
     if isinstance(result, Failure):
         return result.error
+    if isinstance(result, Accepted):
+        return None
     code = result.status_code
     if 200 <= code < 300:
         return None
@@ -218,11 +224,18 @@ def attempt_record(done: Finished) -> NewAttempt:
         number=done.job.number,
         status_code=result.status_code if isinstance(result, Response) else None,
         latency_ms=result.latency_ms,
-        response_body=result.body if isinstance(result, Response) else "",
+        response_body=_answer(result),
         error=attempt_error(result),
         trigger=done.job.trigger,
         created_at=done.started_at,
     )
+
+
+def _answer(result: Result) -> str:
+    """What the destination answered, as the attempt log shows it."""
+    if isinstance(result, Response):
+        return result.body
+    return result.detail if isinstance(result, Accepted) else ""
 
 
 def next_state(done: Finished) -> DeliveryUpdate:

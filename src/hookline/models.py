@@ -37,8 +37,10 @@ RequiredName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)
 ]
 Description = Annotated[str, StringConstraints(max_length=4000)]
-WebhookFormat = Literal["standard", "data", "template", "discord", "slack", "telegram"]
+WebhookFormat = Literal["standard", "data", "template", "discord", "slack", "telegram", "email"]
 ManagedBy = Literal["env", "file"]
+Ordering = Literal["fifo"]
+FifoOnFailure = Literal["skip", "block"]
 GroupName = Annotated[
     str,
     StringConstraints(
@@ -68,6 +70,21 @@ class Trigger(StrEnum):
 
 class Record(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+
+class Batch(BaseModel):
+    """A webhook's batching: its due deliveries go together in one request when either bound
+    is reached (docs/destinations.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_events: StrictInt = Field(default=100, ge=1, le=1000, description="At most this many.")
+    max_wait_ms: StrictInt = Field(
+        default=5000,
+        ge=0,
+        le=3_600_000,
+        description="The longest the first event of a batch waits for others.",
+    )
 
 
 # --- paging ---------------------------------------------------------------------------------
@@ -239,6 +256,15 @@ class Webhook(Record):
         description="`env` or `file`: declared in hookline's configuration, and changed there "
         "only (the API answers 409).",
     )
+    batch: Batch | None = Field(default=None, description="Null: each event alone.")
+    ordering: Ordering | None = Field(
+        default=None, description="`fifo`: one at a time, in the order events were accepted."
+    )
+    fifo_on_failure: FifoOnFailure = Field(
+        default="skip",
+        description="FIFO: after a delivery finally fails, `skip` it and go on, or `block` "
+        "until it is retried or cancelled.",
+    )
     is_active: bool
     disabled_reason: str | None
     rate_limit_per_minute: int | None
@@ -301,6 +327,9 @@ class Delivery(Record):
     last_error: str | None
     created_at: datetime
     finished_at: datetime | None
+    batch_id: str | None = Field(
+        default=None, description="The batch it was sent in (the request's `webhook-id`)."
+    )
 
 
 class Attempt(Record):
@@ -518,6 +547,14 @@ class WebhookCreate(Input):
     max_in_flight: StrictInt | None = Field(
         default=None, ge=1, le=10_000, description="At most this many requests at once."
     )
+    batch: Batch | None = Field(
+        default=None,
+        description='Send events together, e.g. {"max_events": 100, "max_wait_ms": 5000}.',
+    )
+    ordering: Ordering | None = Field(
+        default=None, description="`fifo`: one at a time, in the order events were accepted."
+    )
+    fifo_on_failure: FifoOnFailure = "skip"
 
 
 class WebhookUpdate(Input):
@@ -546,6 +583,9 @@ class WebhookUpdate(Input):
     max_in_flight: StrictInt | None = Field(
         default=None, ge=1, le=10_000, description="`null`: the installation's default."
     )
+    batch: Batch | None = Field(default=None, description="`null`: each event alone.")
+    ordering: Ordering | None = Field(default=None, description="`null`: no order kept.")
+    fifo_on_failure: FifoOnFailure | None = None
 
 
 class Recovery(Input):

@@ -14,7 +14,7 @@ from types import TracebackType
 
 from pydantic import SecretStr
 
-from hookline import declared, followup
+from hookline import declared, destinations, followup
 from hookline.auth import Authenticator
 from hookline.catalog import EventCatalog
 from hookline.circuit import Breaker
@@ -69,11 +69,15 @@ class Hookline:
         self.policy = network_policy(settings)
         self.catalog = EventCatalog(self.db, clock=clock)
         self.vault = Vault.load(_secret(settings.secret_key), settings.data_dir)
-        self.transport = Transport(
-            timeout=settings.request_timeout,
-            max_body_bytes=settings.max_response_body_bytes,
-            policy=self.policy,
-            max_connections=settings.worker_concurrency,
+        self.destinations = destinations.build(
+            settings,
+            Transport(
+                timeout=settings.request_timeout,
+                max_body_bytes=settings.max_response_body_bytes,
+                policy=self.policy,
+                max_connections=settings.worker_concurrency,
+            ),
+            self.policy,
         )
         self.retry_policy = RetryPolicy(
             schedule=settings.retry_schedule, retry_after_max=settings.retry_after_max
@@ -89,7 +93,7 @@ class Hookline:
             )
             self.worker = Worker(
                 self.db,
-                self.transport,
+                self.destinations,
                 self.retry_policy,
                 self.vault,
                 followup.Rules(
@@ -123,7 +127,8 @@ class Hookline:
             catalog=self.catalog,
             ingestor=self.ingestor,
             policy=self.policy,
-            transport=self.transport,
+            transport=self.destinations,
+            destination_kinds=settings.destination_kinds,
             vault=self.vault,
             on_requeue=self._wake_worker,
             on_keys_revoked=self.authenticator.forget,
@@ -163,7 +168,7 @@ class Hookline:
         )
         async with one_process_at_a_time(self.db, RECONCILE_LOCK):
             self.declared = await self.reconciler().apply()
-        await self.transport.start()
+        await self.destinations.start()
         self.ingestor.start()
         if self.worker is not None:
             await self.worker.start()
@@ -187,7 +192,7 @@ class Hookline:
             await self.retention.stop()
         if self.worker is not None:
             await self.worker.stop()
-        await self.transport.close()
+        await self.destinations.close()
         await self.db.close()
 
     async def __aenter__(self) -> Hookline:

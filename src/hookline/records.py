@@ -131,6 +131,10 @@ class SealedTarget:
     signature: dict[str, Any] | None = None  # the expanded scheme; None: Standard Webhooks
     retry_schedule: tuple[float, ...] | None = None  # None: the installation's
     timeout: float | None = None  # None: the installation's
+    url_sealed: str | None = None  # the URL with its credentials, sealed; `url` is masked
+    batch: dict[str, int] | None = None  # {"max_events", "max_wait_ms"}; None: one at a time
+    ordering: str | None = None  # "fifo"; None: no order kept
+    fifo_on_failure: str = "skip"
 
 
 # --- written by the worker when attempts end ----------------------------------------------------

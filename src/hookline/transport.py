@@ -19,7 +19,7 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -34,10 +34,15 @@ USER_AGENT = f"hookline/{__version__} (+https://www.standardwebhooks.com)"
 
 @dataclass(frozen=True, slots=True)
 class OutboundRequest:
+    """What one attempt sends: to an HTTP endpoint, a POST; to a broker, a message with these
+    headers; to `mailto:`, a mail whose text part is `body` (`subject`, `html` beside it)."""
+
     url: str
     headers: dict[str, str]
     body: bytes
     timeout: float | None = None  # None: the transport's
+    subject: str | None = None  # mailto: only
+    html: str | None = None  # mailto: only
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +54,32 @@ class Response:
 
 
 @dataclass(frozen=True, slots=True)
-class Failure:
-    error: str
+class Accepted:
+    """A destination that is not HTTP took the message (a relay's 250, a broker's confirm);
+    `detail` says what it answered."""
+
+    detail: str
     latency_ms: int
 
 
-Result = Response | Failure
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """No success. `final`: the destination refused it for good (an SMTP 5xx for a recipient):
+    no retry follows."""
+
+    error: str
+    latency_ms: int
+    final: bool = False
+
+
+Result = Response | Accepted | Failure
+
+
+class Sender(Protocol):
+    """What attempts are sent through: `Transport` for HTTP, `hookline.destinations.Destinations`
+    for every kind of destination."""
+
+    async def post(self, request: OutboundRequest) -> Result: ...
 
 
 class BlockedAddressError(OSError):

@@ -35,7 +35,7 @@ from hookline.store import deliveries as delivery_rows
 from hookline.store import events as event_rows
 from hookline.store import webhooks as webhook_rows
 from hookline.store.database import retrying
-from hookline.transport import Failure, Transport
+from hookline.transport import Failure, Sender
 from hookline.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class Worker:
     def __init__(
         self,
         db: Database,
-        transport: Transport,
+        transport: Sender,
         policy: RetryPolicy,
         vault: Vault,
         rules: followup.Rules,

@@ -123,6 +123,7 @@ async def test_webhooks_lifecycle(hookline: Running, receiver: Receiver) -> None
         "circuit_state", "circuit_retry_at", "created_at",
         "updated_at", "last_triggered_at", "success_count", "failure_count",
         "consecutive_failures", "template", "format_options", "signature", "retry_schedule",
+        "batch", "ordering", "fifo_on_failure",
         "timeout", "managed_by",
     }  # fmt: skip
     fetched = api.ok(await client.get(f"/api/v1/webhooks/{created['id']}"))

@@ -22,7 +22,7 @@ from hookline.service.tenants import Tenants
 from hookline.service.webhooks import Webhooks
 from hookline.ssrf import NetworkPolicy
 from hookline.store import Database
-from hookline.transport import Transport
+from hookline.transport import Sender
 from hookline.vault import Vault
 
 
@@ -34,12 +34,13 @@ class Service:
         catalog: EventCatalog,
         ingestor: Ingestor,
         policy: NetworkPolicy,
-        transport: Transport,
+        transport: Sender,
         vault: Vault,
         on_requeue: Callable[[], None],
         on_keys_revoked: Callable[[], None],
         in_flight_ceiling: int,
         max_request_timeout: float = 60.0,
+        destination_kinds: frozenset[str] = frozenset({"https", "http"}),
         clock: Clock = system_clock,
     ) -> None:
         """`on_keys_revoked` runs once API keys stopped being valid (a key revoked, a tenant
@@ -56,6 +57,7 @@ class Service:
             ingestor,
             in_flight_ceiling=in_flight_ceiling,
             max_request_timeout=max_request_timeout,
+            destination_kinds=destination_kinds,
             clock=clock,
         )
         self.events = Events(db, ingestor)

@@ -10,6 +10,8 @@ from hookline.catalog import EventCatalog
 from hookline.circuit import State
 from hookline.clock import Clock, system_clock
 from hookline.deliver import Job, Target, attempt, attempt_error, attempt_record, one_shot, prepare
+from hookline.destinations import urls as destination_urls
+from hookline.destinations.urls import DestinationURL, is_masked
 from hookline.errors import Conflict, Forbidden, InvalidInput
 from hookline.ingest import Ingestor
 from hookline.models import (
@@ -35,14 +37,14 @@ from hookline.models import (
 from hookline.records import NewEvent, Route, SealedTarget
 from hookline.schedule import Delivered, RetryPolicy
 from hookline.service.common import found, refuse_managed, resolve_tenant
-from hookline.ssrf import NetworkPolicy, check_url
+from hookline.ssrf import NetworkPolicy
 from hookline.store import Database
 from hookline.store import attempts as attempt_rows
 from hookline.store import deliveries as delivery_rows
 from hookline.store import events as event_rows
 from hookline.store import tenants as tenant_rows
 from hookline.store import webhooks as webhook_rows
-from hookline.transport import Failure, Response, Transport
+from hookline.transport import Failure, Response, Sender
 from hookline.vault import Vault
 
 ONE_SHOT = RetryPolicy(schedule=())
@@ -88,7 +90,16 @@ def check_headers(headers: dict[str, str]) -> dict[str, str]:
 
 # Fields a PATCH may change but not set to null.
 NOT_NULL = frozenset(
-    {"url", "name", "description", "event_types", "headers", "format", "is_active"}
+    {
+        "url",
+        "name",
+        "description",
+        "event_types",
+        "headers",
+        "format",
+        "is_active",
+        "fifo_on_failure",
+    }
 )
 
 
@@ -98,15 +109,17 @@ class Webhooks:
         db: Database,
         catalog: EventCatalog,
         policy: NetworkPolicy,
-        transport: Transport,
+        transport: Sender,
         vault: Vault,
         ingestor: Ingestor,
         *,
         in_flight_ceiling: int,
         max_request_timeout: float = 60.0,
+        destination_kinds: frozenset[str] = frozenset({"https", "http"}),
         clock: Clock = system_clock,
     ) -> None:
         self._db = db
+        self._kinds = destination_kinds
         self._catalog = catalog
         self._policy = policy
         self._transport = transport
@@ -115,6 +128,15 @@ class Webhooks:
         self._ceiling = in_flight_ceiling
         self._max_timeout = max_request_timeout
         self._clock = clock
+
+    def _check_url(self, url: str, tenant: str | None) -> DestinationURL:
+        """A webhook's destination, if this installation lets the caller use it (brokers: an
+        admin key only)."""
+        return destination_urls.check(url, self._policy, allowed=self._kinds, admin=tenant is None)
+
+    def _seal_url(self, destination: DestinationURL) -> str | None:
+        """A URL with credentials is kept encrypted; the webhook shows it masked."""
+        return self._vault.seal(destination.url) if destination.has_credentials else None
 
     def _check_max_in_flight(self, value: int | None) -> int | None:
         if value is not None and value > self._ceiling:
@@ -160,7 +182,8 @@ class Webhooks:
     ) -> WebhookWithSecret:
         """`managed`: (where it is declared, its key there), for hookline.reconcile only."""
         tenant_id = _owner(spec.tenant_id, tenant)
-        url = check_url(spec.url, self._policy)
+        destination = self._check_url(spec.url, tenant)
+        url = destination.url
         event_types = await self._check_event_types(spec.event_types)
         headers = check_headers(spec.headers)
         payload_filter = None if spec.filter is None else filters.validate(spec.filter)
@@ -192,7 +215,8 @@ class Webhooks:
                     "id": ids.new_id(ids.WEBHOOK, at),
                     "tenant_id": tenant_id,
                     "name": spec.name,
-                    "url": url,
+                    "url": destination.masked,
+                    "url_sealed": self._seal_url(destination),
                     "description": spec.description,
                     "event_types": event_types,
                     "filter": payload_filter,
@@ -207,6 +231,9 @@ class Webhooks:
                     "is_active": spec.is_active,
                     "rate_limit_per_minute": spec.rate_limit_per_minute,
                     "max_in_flight": max_in_flight,
+                    "batch": None if spec.batch is None else spec.batch.model_dump(),
+                    "ordering": spec.ordering,
+                    "fifo_on_failure": spec.fifo_on_failure,
                     "managed_by": None if managed is None else managed[0],
                     "managed_key": None if managed is None else managed[1],
                     "created_at": at,
@@ -261,8 +288,11 @@ class Webhooks:
             raise InvalidInput(
                 f"{', '.join(cleared)} cannot be null; omit a field to keep it", loc=(cleared[0],)
             )
+        if "url" in values and values["url"] == current.url and is_masked(current.url):
+            del values["url"]  # shown back masked and sent again unchanged: keep its credentials
         if "url" in values:
-            values["url"] = check_url(values["url"], self._policy)
+            destination = self._check_url(values["url"], tenant)
+            values["url"], values["url_sealed"] = destination.masked, self._seal_url(destination)
         if "event_types" in values:
             values["event_types"] = await self._check_event_types(values["event_types"])
         if "headers" in values:
@@ -286,7 +316,7 @@ class Webhooks:
                     values.get("template", current.template),
                     values.get("format_options", current.format_options),
                 ),
-                values.get("url", current.url),
+                values.get("url", current.url),  # masked: formats read its kind and host only
                 await self._sample(values.get("event_types", current.event_types)),
                 formats.Context(current.id, values.get("name", current.name), current.tenant_id),
             )
@@ -441,15 +471,16 @@ class Webhooks:
             last_error=error,
             finished_at=done.ended_at,
         )
+        record = attempt_record(done)
         async with self._db.write() as conn:
             await event_rows.insert_many(conn, [event])
             await delivery_rows.insert_many(conn, [delivered])
-            await attempt_rows.insert_many(conn, [attempt_record(done)])
+            await attempt_rows.insert_many(conn, [record])
         return WebhookTestResult(
             status="success" if succeeded else "failure",
             status_code=status_code,
             latency_ms=done.result.latency_ms,
-            response_body=done.result.body if isinstance(done.result, Response) else "",
+            response_body=record.response_body,
             error=error,
             event_id=event.id,
             delivery_id=queued.id,
@@ -501,6 +532,7 @@ class Webhooks:
                         "b_secret": self._vault.reseal(row.secret),
                         "b_previous": row.previous_secret
                         and self._vault.reseal(row.previous_secret),
+                        "b_url": row.url_sealed and self._vault.reseal(row.url_sealed),
                     }
                     for row in rows
                 ],

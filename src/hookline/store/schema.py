@@ -155,7 +155,10 @@ webhooks = Table(
     Column("rate_limit_per_minute", Integer, nullable=True),
     Column("throttle_tat", Timestamp, nullable=True),  # see hookline.throttle
     Column("max_in_flight", Integer, nullable=True),
-    Column("fifo", Boolean, nullable=False, server_default=text("false")),
+    Column("url_sealed", Text, nullable=True),  # the URL with its credentials, encrypted
+    Column("batch", JSON, nullable=True),  # {"max_events", "max_wait_ms"}; null: one at a time
+    Column("ordering", String(8), nullable=True),  # fifo; null: no order kept
+    Column("fifo_on_failure", String(8), nullable=False, server_default="skip"),  # or block
     Column("success_count", BigInteger, nullable=False, server_default=text("0")),
     Column("failure_count", BigInteger, nullable=False, server_default=text("0")),
     Column("consecutive_failures", Integer, nullable=False, server_default=text("0")),
@@ -215,6 +218,10 @@ deliveries = Table(
     Column("last_error", Text, nullable=True),
     Column("created_at", Timestamp, nullable=False),
     Column("finished_at", Timestamp, nullable=True),
+    # Sent in one request with the other deliveries of its batch, and retried with them.
+    Column("batch_id", String(40), nullable=True),
+    # Its webhook is FIFO: claimed only when no earlier delivery of the webhook waits.
+    Column("ordered", Boolean, nullable=False, server_default=text("false")),
     UniqueConstraint("event_id", "webhook_id"),
     Index(None, "webhook_id", "id"),
     # Requests in flight per webhook (a lease is cleared when its attempt is recorded).

@@ -152,6 +152,10 @@ async def targets(
             webhooks.c.signature,
             webhooks.c.retry_schedule,
             webhooks.c.timeout,
+            webhooks.c.url_sealed,
+            webhooks.c.batch,
+            webhooks.c.ordering,
+            webhooks.c.fifo_on_failure,
             tenants.c.uid.label("tenant_uid"),
             tenants.c.name.label("tenant_name"),
         )
@@ -179,6 +183,10 @@ async def targets(
             signature=row.signature,
             retry_schedule=None if row.retry_schedule is None else tuple(row.retry_schedule),
             timeout=row.timeout,
+            url_sealed=row.url_sealed,
+            batch=row.batch,
+            ordering=row.ordering,
+            fifo_on_failure=row.fifo_on_failure,
         )
         for row in await conn.execute(stmt)
     }
@@ -360,12 +368,14 @@ async def any_secret(conn: AsyncConnection) -> str | None:
 
 
 async def sealed_secrets(conn: AsyncConnection) -> list[AnyRow]:
-    stmt = select(webhooks.c.id, webhooks.c.secret, webhooks.c.previous_secret)
+    stmt = select(
+        webhooks.c.id, webhooks.c.secret, webhooks.c.previous_secret, webhooks.c.url_sealed
+    )
     return list((await conn.execute(stmt)).all())
 
 
 async def set_sealed_secrets(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    """Rows of b_id, b_secret, b_previous."""
+    """Rows of b_id, b_secret, b_previous, b_url."""
     if rows:
         stmt = (
             update(webhooks)
@@ -373,6 +383,7 @@ async def set_sealed_secrets(conn: AsyncConnection, rows: list[dict[str, Any]]) 
             .values(
                 secret=bindparam("b_secret", type_=Text),
                 previous_secret=bindparam("b_previous", type_=Text),
+                url_sealed=bindparam("b_url", type_=Text),
             )
         )
         await conn.execute(stmt, rows)

@@ -1,0 +1,69 @@
+"""Connections to brokers and relays, one per destination, opened on first use and closed
+when idle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+C = TypeVar("C")
+
+
+class Pool(Generic[C]):
+    """`open(key)` makes a connection, `shut(connection)` closes one. A connection unused for
+    `idle` seconds is closed at the next `get`; `discard` drops one that failed, so the next
+    attempt connects afresh."""
+
+    def __init__(
+        self,
+        open: Callable[[str], Awaitable[C]],
+        shut: Callable[[C], Awaitable[None]],
+        *,
+        idle: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._open = open
+        self._shut = shut
+        self._idle = idle
+        self._clock = clock
+        self._connections: dict[str, tuple[C, float]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def __len__(self) -> int:
+        return len(self._connections)
+
+    async def get(self, key: str) -> C:
+        await self._sweep()
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            held = self._connections.get(key)
+            connection = held[0] if held else await self._open(key)
+            self._connections[key] = (connection, self._clock())
+            return connection
+
+    async def discard(self, key: str) -> None:
+        held = self._connections.pop(key, None)
+        if held is not None:
+            await self._quietly_shut(held[0])
+
+    async def close(self) -> None:
+        held, self._connections = list(self._connections.values()), {}
+        for connection, _ in held:
+            await self._quietly_shut(connection)
+
+    async def _sweep(self) -> None:
+        cutoff = self._clock() - self._idle
+        stale = [key for key, (_, used) in self._connections.items() if used < cutoff]
+        for key in stale:
+            await self.discard(key)
+
+    async def _quietly_shut(self, connection: C) -> None:
+        try:
+            await self._shut(connection)
+        except Exception as exc:  # closing a dead connection may fail; it is gone either way
+            log.debug("closing an idle connection: %s", type(exc).__name__)

@@ -1,0 +1,44 @@
+"""destinations beyond HTTP (credentials sealed), batching and FIFO webhooks
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-02 16:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("webhooks") as batch_op:
+        batch_op.add_column(sa.Column("url_sealed", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("batch", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("ordering", sa.String(8), nullable=True))
+        batch_op.add_column(
+            sa.Column("fifo_on_failure", sa.String(8), server_default="skip", nullable=False)
+        )
+        batch_op.drop_column("fifo")  # never used: `ordering` says it now
+    with op.batch_alter_table("deliveries") as batch_op:
+        batch_op.add_column(sa.Column("batch_id", sa.String(40), nullable=True))
+        batch_op.add_column(
+            sa.Column("ordered", sa.Boolean(), server_default=sa.text("false"), nullable=False)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("deliveries") as batch_op:
+        batch_op.drop_column("ordered")
+        batch_op.drop_column("batch_id")
+    with op.batch_alter_table("webhooks") as batch_op:
+        batch_op.add_column(
+            sa.Column("fifo", sa.Boolean(), server_default=sa.text("false"), nullable=False)
+        )
+        batch_op.drop_column("fifo_on_failure")
+        batch_op.drop_column("ordering")
+        batch_op.drop_column("batch")
+        batch_op.drop_column("url_sealed")
