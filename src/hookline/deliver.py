@@ -70,8 +70,22 @@ class Target:
 
 
 @dataclass(frozen=True, slots=True)
+class Member:
+    """One delivery of a batch: its event, and the number of its attempt in this request."""
+
+    delivery_id: str
+    event_id: str
+    event_type: str
+    payload: str
+    number: int
+    trigger: Trigger
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
-    """A claimed delivery, ready to attempt."""
+    """A claimed delivery, ready to attempt. A batch's job (`batch_id` set) is its leader, the
+    claimed delivery, and carries every delivery of the batch (the leader too) as `members`,
+    in the order their events were accepted: one request sends them all."""
 
     delivery_id: str
     lease_token: str
@@ -82,6 +96,24 @@ class Job:
     number: int  # this attempt's number, from 1
     trigger: Trigger
     tenant_id: str
+    batch_id: str | None = None
+    members: tuple[Member, ...] = ()
+
+    @property
+    def deliveries(self) -> tuple[Member, ...]:
+        """What this attempt delivers: the batch's members, or the delivery alone."""
+        if self.batch_id is not None:
+            return self.members
+        return (
+            Member(
+                self.delivery_id,
+                self.event_id,
+                self.event_type,
+                self.payload,
+                self.number,
+                self.trigger,
+            ),
+        )
 
 
 def one_shot(event: NewEvent, target: Target, *, delivery_id: str, tenant_id: str) -> Job:
@@ -122,22 +154,33 @@ def build_request(job: Job, at: float) -> OutboundRequest:
     """The request of one attempt made at `at`: the body in the webhook's format, signed with
     its scheme. Raises formats.FormatError when the body cannot be rendered."""
     target = job.target
-    body = formats.render(target.format, job.payload, target.context)
+    if job.batch_id is None:
+        message_id, event_type = job.event_id, job.event_type
+        body = formats.render(target.format, job.payload, target.context)
+    else:  # one body, signed once, under the batch's id
+        message_id, event_type = job.batch_id, batch_event_type(job.members)
+        body = formats.render_batch(target.format, [m.payload for m in job.members], target.context)
     signed = schemes.headers(
         target.scheme,
         target.keys,
-        schemes.Message(job.event_id, target.webhook_id, job.event_type, at, body),
+        schemes.Message(message_id, target.webhook_id, event_type, at, body),
     )
     headers = {
         **target.headers,
         "content-type": "application/json",
-        "x-webhook-event": job.event_type,
+        "x-webhook-event": event_type,
     }
     for name, value in signed.items():  # the scheme's spelling wins over a default's
         for taken in [k for k in headers if k.lower() == name.lower()]:
             del headers[taken]
         headers[name] = value
     return OutboundRequest(url=target.url, headers=headers, body=body, timeout=target.timeout)
+
+
+def batch_event_type(members: Iterable[Member]) -> str:
+    """A batch's event type, as `x-webhook-event` and signature schemes show it: its events'
+    types, each once, in order, comma-separated (an HTTP list)."""
+    return ",".join(dict.fromkeys(m.event_type for m in members))
 
 
 def prepare(job: Job, at: float) -> OutboundRequest | Failure:
@@ -216,17 +259,28 @@ def attempt_error(result: Result) -> str | None:
 
 
 def attempt_record(done: Finished) -> NewAttempt:
+    """The attempt a single delivery (or a batch's leader) made."""
+    return _attempt_of(done, done.job.deliveries[0])
+
+
+def attempt_records(done: Finished) -> list[NewAttempt]:
+    """One attempt row per delivery the request carried: a batch's members each log it, with
+    the same outcome and latency."""
+    return [_attempt_of(done, member) for member in done.job.deliveries]
+
+
+def _attempt_of(done: Finished, member: Member) -> NewAttempt:
     result = done.result
     return NewAttempt(
         id=ids.new_id(ids.ATTEMPT, done.started_at),
-        delivery_id=done.job.delivery_id,
+        delivery_id=member.delivery_id,
         webhook_id=done.job.target.webhook_id,
-        number=done.job.number,
+        number=member.number,
         status_code=result.status_code if isinstance(result, Response) else None,
         latency_ms=result.latency_ms,
         response_body=_answer(result),
         error=attempt_error(result),
-        trigger=done.job.trigger,
+        trigger=member.trigger,
         created_at=done.started_at,
     )
 
@@ -236,6 +290,27 @@ def _answer(result: Result) -> str:
     if isinstance(result, Response):
         return result.body
     return result.detail if isinstance(result, Accepted) else ""
+
+
+def next_states(done: Finished) -> list[DeliveryUpdate]:
+    """Each delivery's state after an attempt. A batch's members share its outcome; when it
+    is retried, its leader carries the time and the others wait for it (`next_attempt_at`
+    null: see hookline.store.batches)."""
+    if done.job.batch_id is None:
+        return [next_state(done)]
+    state = next_state(done)
+    waits = state.status == DeliveryStatus.PENDING
+    return [
+        replace(
+            state,
+            id=member.delivery_id,
+            attempt_count=member.number,
+            next_attempt_at=state.next_attempt_at
+            if member.delivery_id == done.job.delivery_id or not waits
+            else None,
+        )
+        for member in done.job.members
+    ]
 
 
 def next_state(done: Finished) -> DeliveryUpdate:

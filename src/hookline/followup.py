@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline import notices
 from hookline.circuit import Breaker, Circuit, State, disable_reason
-from hookline.deliver import Finished, attempt_error
+from hookline.deliver import Finished, Member, attempt_error
 from hookline.models import Trigger
 from hookline.records import WebhookHealth
 from hookline.schedule import Delivered, Disable, GiveUp
@@ -113,25 +113,28 @@ def plan(
                     )
                 )
         if noisy:
-            result.notices += [_exhausted(row, i) for i in items if _is_exhausted(i)]
+            result.notices += [
+                _exhausted(row, i, member)
+                for i in items
+                if isinstance(i.decision, GiveUp)
+                for member in i.job.deliveries
+                if member.trigger == Trigger.SCHEDULED
+            ]
     return result
 
 
-def _is_exhausted(item: Finished) -> bool:
-    return isinstance(item.decision, GiveUp) and item.job.trigger == Trigger.SCHEDULED
-
-
-def _exhausted(row: WebhookHealth, item: Finished) -> tuple[str, dict[str, Any]]:
+def _exhausted(row: WebhookHealth, item: Finished, member: Member) -> tuple[str, dict[str, Any]]:
+    """A delivery (each of a batch's) that failed for good, as the operator hears of it."""
     result = item.result
     return (
         notices.DELIVERY_EXHAUSTED,
         {
-            "delivery_id": item.job.delivery_id,
-            "event_id": item.job.event_id,
-            "event_type": item.job.event_type,
+            "delivery_id": member.delivery_id,
+            "event_id": member.event_id,
+            "event_type": member.event_type,
             "webhook_id": row.id,
             "tenant_id": row.tenant_id,
-            "attempts": item.job.number,
+            "attempts": member.number,
             "last_status_code": result.status_code if isinstance(result, Response) else None,
             "last_error": attempt_error(result),
         },

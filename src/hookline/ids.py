@@ -17,6 +17,7 @@ WEBHOOK = "wh"
 EVENT = "evt"
 DELIVERY = "dlv"
 ATTEMPT = "att"
+BATCH = "bat"  # a batch of deliveries sent in one request: its `webhook-id`
 
 
 def _base32(value: int, width: int) -> str:

@@ -24,6 +24,7 @@ from hookline.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from hookline.models import TEST_EVENT_TYPE, SentEvent
 from hookline.records import NewDelivery, NewEvent, Route
 from hookline.store import Database
+from hookline.store import batches as batch_rows
 from hookline.store import deliveries as delivery_rows
 from hookline.store import events as event_rows
 from hookline.store import tenants as tenant_rows
@@ -129,6 +130,16 @@ def _fan_out(
         created_at=datetime.fromtimestamp(event.created_at, UTC),
         deliveries=len(deliveries),
     )
+
+
+def _batch_sizes(routes: list[Route], new: list[NewDelivery]) -> dict[str, int]:
+    """The batch webhooks that got deliveries, and their `max_events`."""
+    receiving = {d.webhook_id for d in new}
+    return {
+        r.webhook_id: r.batch.max_events
+        for r in routes
+        if r.batch is not None and r.webhook_id in receiving
+    }
 
 
 def _request_hash(event_type: str, data: Any) -> str:
@@ -237,6 +248,9 @@ class Ingestor:
             plan = plan_batch(batch, tenants=tenants, routes=routes, earlier=earlier)
             await event_rows.insert_many(conn, plan.events)
             await delivery_rows.insert_many(conn, plan.deliveries)
+            batched = _batch_sizes(routes, plan.deliveries)
+            if batched:  # a batch that filled up goes now, not after its longest wait
+                await batch_rows.release_full_batches(conn, batched, now=self._clock())
         if plan.deliveries:
             self._on_commit()
         return [r.event if isinstance(r, Replay) else r for r in plan.results]

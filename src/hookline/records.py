@@ -47,6 +47,22 @@ class NewDelivery:
 
 
 @dataclass(frozen=True, slots=True)
+class Batching:
+    """A batch webhook's bounds: its waiting deliveries go together once `max_events` wait,
+    or once the first of them has waited `max_wait` seconds."""
+
+    max_events: int
+    max_wait: float
+
+    @classmethod
+    def of(cls, stored: dict[str, int] | None) -> Batching | None:
+        """From a webhook's `batch` column ({"max_events", "max_wait_ms"}; null: none)."""
+        if not stored:
+            return None
+        return cls(int(stored["max_events"]), int(stored["max_wait_ms"]) / 1000)
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     """A webhook as fan-out sees it: its tenant, subscribed types (none: all) and filter."""
 
@@ -54,6 +70,7 @@ class Route:
     tenant_id: str
     event_types: frozenset[str]
     filter: dict[str, Any] | None = None
+    batch: Batching | None = None  # None: each event goes alone, at once
 
     def matches(self, event_type: str, tenant_id: str | None, envelope: dict[str, Any]) -> bool:
         """Whether this webhook receives an event (of `tenant_id`; None: a broadcast)."""
@@ -96,6 +113,7 @@ class Claim:
     attempt_count: int
     trigger: Trigger
     throttled: bool  # holds a rate-limit slot from an earlier deferral
+    batch_id: str | None = None  # sent before in this batch: retried with it
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +126,7 @@ class WebhookGate:
     max_in_flight: int | None  # None: the installation's default
     rate_limit_per_minute: int | None
     throttle_tat: float | None
+    batch: Batching | None = None  # a batch webhook: one request carries many deliveries
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,8 @@ import contextlib
 import heapq
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,10 +28,12 @@ from hookline.batching import Batcher
 from hookline.clock import Clock, system_clock
 from hookline.deliver import Finished, Job, Skipped, Target
 from hookline.errors import StoreUnavailable
-from hookline.records import Claim
+from hookline.models import Trigger
+from hookline.records import Batching, Claim, SealedTarget
 from hookline.schedule import Retry, RetryPolicy
 from hookline.store import Database
 from hookline.store import attempts as attempt_rows
+from hookline.store import batches as batch_rows
 from hookline.store import deliveries as delivery_rows
 from hookline.store import events as event_rows
 from hookline.store import webhooks as webhook_rows
@@ -42,6 +45,47 @@ log = logging.getLogger(__name__)
 
 Outcome = Finished | Skipped
 MAX_EXPECTED = 100_000  # due times a worker remembers
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """One request to make: a claimed delivery alone, or a batch (`batch_id`) led by it."""
+
+    leader: Claim
+    batch_id: str | None
+    deliveries: tuple[Claim, ...]  # in the order their events were accepted; the leader too
+
+
+def leaders(
+    claims: list[Claim], batching: Mapping[str, object]
+) -> tuple[list[Claim], dict[str, list[Claim]]]:
+    """A batch webhook's claims make one request per batch: the first claim of each batch
+    (and of each batch webhook's new deliveries) leads it; the others follow their leader.
+    Returns the claims that go through admission, and each leader's followers."""
+    leading: dict[tuple[str, str | None], Claim] = {}
+    kept: list[Claim] = []
+    followers: dict[str, list[Claim]] = {}
+    for claim in claims:
+        if claim.webhook_id not in batching and claim.batch_id is None:
+            kept.append(claim)
+            continue
+        key = (claim.webhook_id, claim.batch_id)
+        if key in leading:
+            followers.setdefault(leading[key].id, []).append(claim)
+        else:
+            leading[key] = claim
+            kept.append(claim)
+    return kept, followers
+
+
+def _in_order(leader: Claim, mates: list[Claim]) -> tuple[Claim, ...]:
+    return tuple(sorted([leader, *mates], key=lambda c: c.id))
+
+
+def _batch_trigger(members: list[deliver.Member]) -> Trigger:
+    """A batch's attempt is manual (one attempt, no retry) only if each member's is."""
+    manual = all(m.trigger == Trigger.MANUAL for m in members)
+    return Trigger.MANUAL if manual else Trigger.SCHEDULED
 
 
 class Worker:
@@ -186,40 +230,77 @@ class Worker:
                 skip_tenants=full_tenants,
             )
             claimed = len(claims)
-            claims = await self._admit(conn, claims, now) if claims else claims
-            if not claims:
+            sends = await self._admit(conn, claims, now, token) if claims else []
+            if not sends:
                 return claimed, []
-            payloads = await event_rows.payloads(conn, {c.event_id for c in claims})
-            targets = await webhook_rows.targets(conn, {c.webhook_id for c in claims})
+            payloads = await event_rows.payloads(
+                conn, {c.event_id for send in sends for c in send.deliveries}
+            )
+            targets = await webhook_rows.targets(conn, {s.leader.webhook_id for s in sends})
         jobs: list[Job | Skipped] = []
-        for claim in claims:
-            target = targets.get(claim.webhook_id)
-            payload = payloads.get(claim.event_id)
-            if target is None or not target.is_active:
-                jobs.append(Skipped(claim.id, token, "webhook disabled before this attempt"))
-            elif payload is None:
-                jobs.append(Skipped(claim.id, token, "event no longer stored"))
-            else:
-                jobs.append(
-                    Job(
-                        delivery_id=claim.id,
-                        lease_token=token,
-                        event_id=claim.event_id,
-                        event_type=claim.event_type,
-                        payload=payload,
-                        target=Target.open(target, now, self._vault),
-                        number=claim.attempt_count + 1,
-                        trigger=claim.trigger,
-                        tenant_id=claim.tenant_id,
-                    )
-                )
+        for send in sends:
+            jobs += self._jobs(send, targets.get(send.leader.webhook_id), payloads, token, now)
         return claimed, jobs
 
-    async def _admit(self, conn: AsyncConnection, claims: list[Claim], now: float) -> list[Claim]:
+    def _jobs(
+        self,
+        send: Send,
+        target: SealedTarget | None,
+        payloads: dict[str, str],
+        token: str,
+        now: float,
+    ) -> list[Job | Skipped]:
+        """What to attempt for one claimed delivery, or one gathered batch."""
+        if target is None or not target.is_active:
+            return [
+                Skipped(c.id, token, "webhook disabled before this attempt")
+                for c in send.deliveries
+            ]
+        gone = [c for c in send.deliveries if c.event_id not in payloads]
+        skipped: list[Job | Skipped] = [
+            Skipped(c.id, token, "event no longer stored") for c in gone
+        ]
+        members = [
+            deliver.Member(
+                c.id,
+                c.event_id,
+                c.event_type,
+                payloads[c.event_id],
+                c.attempt_count + 1,
+                c.trigger,
+            )
+            for c in send.deliveries
+            if c.event_id in payloads
+        ]
+        if not members:
+            return skipped
+        # The leader carries the batch's time; if its event went, another member does.
+        first = next((m for m in members if m.delivery_id == send.leader.id), members[0])
+        job = Job(
+            delivery_id=first.delivery_id,
+            lease_token=token,
+            event_id=first.event_id,
+            event_type=first.event_type,
+            payload=first.payload,
+            target=Target.open(target, now, self._vault),
+            number=max(m.number for m in members),
+            trigger=first.trigger if send.batch_id is None else _batch_trigger(members),
+            tenant_id=send.leader.tenant_id,
+            batch_id=send.batch_id,
+            members=tuple(members) if send.batch_id is not None else (),
+        )
+        return [*skipped, job]
+
+    async def _admit(
+        self, conn: AsyncConnection, claims: list[Claim], now: float, token: str
+    ) -> list[Send]:
         """Circuit breaker, in-flight cap, fair share and rate limit: the excess waits,
-        unattempted."""
+        unattempted. A batch webhook's claims are one request per batch: its leader goes
+        through admission, and once admitted gathers the batch."""
         webhook_ids = {c.webhook_id for c in claims}
         states = await webhook_rows.gates(conn, webhook_ids, lock=not self._db.is_sqlite)
+        batching = {state.id: state.batch for state in states if state.batch is not None}
+        claims, followers = leaders(claims, batching)
         # Requests in flight: this worker's own, exactly; other workers' from their leases.
         busy = await delivery_rows.in_flight(
             conn, webhook_ids, now=now, exclude_prefix=self._lease_prefix + "."
@@ -246,13 +327,71 @@ class Worker:
             probe_deadline=now + self._lease,
             fair=fair,
         )
+        sends = [
+            await self._gather(conn, c, batching, followers.get(c.id, []), token, now)
+            if c.webhook_id in batching or c.batch_id is not None  # a batch goes on as one
+            else Send(c, None, (c,))
+            for c in claims
+            if c.id in plan.admitted
+        ]
+        await self._hold_followers(conn, followers, plan, sends, now)
         await delivery_rows.defer_many(conn, plan.wait, reserve=False)
         await delivery_rows.defer_many(conn, plan.reserve, reserve=True)
         await webhook_rows.set_throttle_states(conn, plan.tats)
         await webhook_rows.set_circuits(conn, plan.circuits)
         for until in (*plan.wait.values(), *plan.reserve.values()):
             self._expect(until)
-        return [c for c in claims if c.id in plan.admitted]
+        return sends
+
+    async def _gather(
+        self,
+        conn: AsyncConnection,
+        leader: Claim,
+        batching: dict[str, Batching],
+        followers: list[Claim],
+        token: str,
+        now: float,
+    ) -> Send:
+        """An admitted leader's batch: the one it was sent in before, or a new one of its
+        webhook's waiting deliveries (up to `max_events`)."""
+        if leader.batch_id is not None:
+            mates = await batch_rows.gather_batch(conn, leader, token=token)
+            return Send(leader, leader.batch_id, _in_order(leader, mates))
+        batch_id = ids.new_id(ids.BATCH, now)
+        mates = await batch_rows.gather_waiting(
+            conn,
+            leader,
+            batch_id=batch_id,
+            limit=batching[leader.webhook_id].max_events - 1,
+            token=token,
+            skip_locked=not self._db.is_sqlite,
+        )
+        leader = replace(leader, batch_id=batch_id)
+        return Send(leader, batch_id, _in_order(leader, mates))
+
+    async def _hold_followers(
+        self,
+        conn: AsyncConnection,
+        followers: dict[str, list[Claim]],
+        plan: admission.Plan,
+        sends: list[Send],
+        now: float,
+    ) -> None:
+        """Claims that followed a leader and were not gathered: members of a sent batch wait
+        for their leader again; new deliveries wait as long as their leader does (or go to
+        the next batch at once, when the leader's was full)."""
+        gathered = {c.id for send in sends for c in send.deliveries}
+        park: set[str] = set()
+        for leader_id, claims in followers.items():
+            until = plan.wait.get(leader_id, plan.reserve.get(leader_id, now))
+            for claim in claims:
+                if claim.id in gathered:
+                    continue
+                if claim.batch_id is not None:
+                    park.add(claim.id)
+                else:
+                    plan.wait[claim.id] = until
+        await batch_rows.park_many(conn, park)
 
     def _spawn(self, job: Job | Skipped) -> None:
         if isinstance(job, Job):
@@ -332,13 +471,14 @@ class Worker:
         skipped = [o for o in batch if isinstance(o, Skipped)]
         async with self._db.write() as conn:
             # A webhook deleted mid-flight takes its deliveries with it: nothing to record.
-            alive = await delivery_rows.existing_ids(conn, {d.job.delivery_id for d in done})
-            await attempt_rows.insert_many(
-                conn, [deliver.attempt_record(d) for d in done if d.job.delivery_id in alive]
+            alive = await delivery_rows.existing_ids(
+                conn, {m.delivery_id for d in done for m in d.job.deliveries}
             )
+            records = [a for d in done for a in deliver.attempt_records(d)]
+            await attempt_rows.insert_many(conn, [a for a in records if a.delivery_id in alive])
             await delivery_rows.finish_many(
                 conn,
-                [deliver.next_state(d) for d in done]
+                [state for d in done for state in deliver.next_states(d)]
                 + [deliver.skipped_state(s, now) for s in skipped],
             )
             await webhook_rows.tally_many(conn, deliver.tallies(done))

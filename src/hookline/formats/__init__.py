@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,6 +46,12 @@ _CHAT: dict[str, Callable[[chat.Event, Mapping[str, Any]], dict[str, Any]]] = {
     SLACK: chat.slack,
     TELEGRAM: chat.telegram,
 }
+_CHAT_MANY: dict[str, Callable[[list[chat.Event], Mapping[str, Any]], dict[str, Any]]] = {
+    DISCORD: chat.discord_many,
+    SLACK: chat.slack_many,
+    TELEGRAM: chat.telegram_many,
+}
+MAX_DISCORD_BATCH = chat.DISCORD_EMBEDS
 _DISCORD_HOSTS = frozenset(
     {"discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com"}
 )
@@ -107,11 +113,41 @@ def render(
         except template.TemplateProblem as exc:
             raise FormatError(str(exc)) from None
     if spec.name in _CHAT:
-        event = chat.Event(
-            envelope["id"], envelope["type"], envelope.get("timestamp", ""), envelope["data"]
-        )
-        return dumps(_CHAT[spec.name](event, spec.options or {}))
+        return dumps(_CHAT[spec.name](_chat_event(envelope), spec.options or {}))
     raise FormatError(f"unknown format {spec.name!r}; use one of {', '.join(NAMES)}")
+
+
+def render_batch(
+    spec: Spec,
+    payloads: Sequence[str],
+    context: Context,
+    *,
+    clock: Callable[[], float] = time.perf_counter,
+) -> bytes:
+    """The one body of a batch of events (their standard envelopes, in order): a JSON array
+    of what each would have been alone; for the chat services, one message showing them all
+    (docs/destinations/batching.md). Raises FormatError naming the event that cannot be
+    rendered."""
+    if spec.name in _CHAT_MANY:
+        events = [_chat_event(orjson.loads(payload)) for payload in payloads]
+        try:
+            return dumps(_CHAT_MANY[spec.name](events, spec.options or {}))
+        except ValueError as exc:
+            raise FormatError(str(exc)) from None
+    bodies = []
+    for payload in payloads:
+        try:
+            bodies.append(render(spec, payload, context, clock=clock))
+        except FormatError as exc:
+            event_id = orjson.loads(payload).get("id")
+            raise FormatError(f"event {event_id}: {exc}") from None
+    return b"[" + b",".join(bodies) + b"]"
+
+
+def _chat_event(envelope: Mapping[str, Any]) -> chat.Event:
+    return chat.Event(
+        envelope["id"], envelope["type"], envelope.get("timestamp", ""), envelope["data"]
+    )
 
 
 def _variables(envelope: Mapping[str, Any], context: Context) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from hookline.records import Route
 from hookline.service.common import found
 from hookline.store import Database
 from hookline.store import attempts as attempt_rows
+from hookline.store import batches as batch_rows
 from hookline.store import deliveries as delivery_rows
 from hookline.store import events as event_rows
 from hookline.store import webhooks as webhook_rows
@@ -103,7 +104,8 @@ class Deliveries:
 
     async def retry(self, delivery_id: str, *, tenant: str | None) -> Delivery:
         """Attempt now. A finished delivery gets one more (manual) attempt; a pending one stops
-        waiting and keeps its remaining schedule."""
+        waiting and keeps its remaining schedule. A delivery sent in a batch retries its
+        batch."""
         async with self._db.write() as conn:
             current = await delivery_rows.get(conn, delivery_id, tenant_id=tenant)
             current = found(current, "delivery", delivery_id)
@@ -113,9 +115,12 @@ class Deliveries:
                     "test (POST /api/v1/webhooks/{id}/test) instead"
                 )
             _refuse_if_disabled(await _webhook(conn, current.webhook_id, None))
-            delivery = await delivery_rows.retry_now(
-                conn, delivery_id, tenant_id=tenant, now=self._clock()
-            )
+            if current.batch_id is not None:  # the batch goes again, whole (same webhook-id)
+                delivery = await batch_rows.retry_batch(conn, current, now=self._clock())
+            else:
+                delivery = await delivery_rows.retry_now(
+                    conn, delivery_id, tenant_id=tenant, now=self._clock()
+                )
         self._on_requeue()
         return found(delivery, "delivery", delivery_id)
 

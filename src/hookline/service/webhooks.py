@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookline import fanout, filters, formats, ids, schemes
+from hookline import batches, fanout, filters, formats, ids, schemes
 from hookline.catalog import EventCatalog
 from hookline.circuit import State
 from hookline.clock import Clock, system_clock
@@ -195,6 +195,12 @@ class Webhooks:
             await self._sample(event_types),
             formats.Context("wh_example", spec.name),
         )
+        batches.check(
+            None if spec.batch is None else spec.batch.model_dump(),
+            ordering=spec.ordering,
+            format_name=shape.name,
+            url=url,
+        )
         scheme = schemes.expand(spec.signature)
         secret = schemes.check_secret(scheme, spec.secret)
         max_in_flight = self._check_max_in_flight(spec.max_in_flight)
@@ -325,6 +331,13 @@ class Webhooks:
                 "template": shape.template,
                 "format_options": None if shape.options is None else dict(shape.options),
             }
+        if values.keys() & {"batch", "ordering", "format", "url"}:
+            batches.check(
+                values.get("batch", current.batch and current.batch.model_dump()),
+                ordering=values.get("ordering", current.ordering),
+                format_name=values.get("format", current.format),
+                url=values.get("url", current.url),
+            )
         if values.get("is_active") is True:  # re-enabled: a fresh start
             values |= {
                 "disabled_reason": None,

@@ -67,6 +67,34 @@ async def page(
     return await fetch_page(conn, query, deliveries.c.id, paging=paging, convert=_delivery)
 
 
+# What a claim reads of each delivery it takes.
+CLAIMED = (
+    deliveries.c.id,
+    deliveries.c.event_id,
+    deliveries.c.webhook_id,
+    deliveries.c.tenant_id,
+    deliveries.c.event_type,
+    deliveries.c.attempt_count,
+    deliveries.c.trigger,
+    deliveries.c.throttled,
+    deliveries.c.batch_id,
+)
+
+
+def as_claim(row: AnyRow) -> Claim:
+    return Claim(
+        id=row.id,
+        event_id=row.event_id,
+        webhook_id=row.webhook_id,
+        tenant_id=row.tenant_id,
+        event_type=row.event_type,
+        attempt_count=row.attempt_count,
+        trigger=Trigger(row.trigger),
+        throttled=row.throttled,
+        batch_id=row.batch_id,
+    )
+
+
 async def claim(
     conn: AsyncConnection,
     *,
@@ -97,30 +125,9 @@ async def claim(
         update(deliveries)
         .where(deliveries.c.id.in_(due.scalar_subquery()), deliveries.c.status == PENDING)
         .values(lease_token=token, next_attempt_at=lease_until)
-        .returning(
-            deliveries.c.id,
-            deliveries.c.event_id,
-            deliveries.c.webhook_id,
-            deliveries.c.tenant_id,
-            deliveries.c.event_type,
-            deliveries.c.attempt_count,
-            deliveries.c.trigger,
-            deliveries.c.throttled,
-        )
+        .returning(*CLAIMED)
     )
-    return [
-        Claim(
-            id=row.id,
-            event_id=row.event_id,
-            webhook_id=row.webhook_id,
-            tenant_id=row.tenant_id,
-            event_type=row.event_type,
-            attempt_count=row.attempt_count,
-            trigger=Trigger(row.trigger),
-            throttled=row.throttled,
-        )
-        for row in await conn.execute(stmt)
-    ]
+    return [as_claim(row) for row in await conn.execute(stmt)]
 
 
 def _defer(reserve: bool) -> Any:

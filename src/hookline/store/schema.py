@@ -231,6 +231,20 @@ deliveries = Table(
         sqlite_where=text("lease_token IS NOT NULL"),
         postgresql_where=text("lease_token IS NOT NULL"),
     ),
+    # A batch webhook's deliveries waiting for their first batch, and a batch's members.
+    Index(
+        "ix_deliveries_waiting",
+        "webhook_id",
+        "id",
+        sqlite_where=text("status = 'pending' AND batch_id IS NULL"),
+        postgresql_where=text("status = 'pending' AND batch_id IS NULL"),
+    ),
+    Index(
+        "ix_deliveries_batch",
+        "batch_id",
+        sqlite_where=text("batch_id IS NOT NULL"),
+        postgresql_where=text("batch_id IS NOT NULL"),
+    ),
     Index(
         "ix_deliveries_due",
         "next_attempt_at",

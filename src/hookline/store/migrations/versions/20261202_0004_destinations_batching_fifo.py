@@ -28,10 +28,26 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("ordered", sa.Boolean(), server_default=sa.text("false"), nullable=False)
         )
+        batch_op.create_index(
+            "ix_deliveries_waiting",
+            ["webhook_id", "id"],
+            unique=False,
+            sqlite_where=sa.text("status = 'pending' AND batch_id IS NULL"),
+            postgresql_where=sa.text("status = 'pending' AND batch_id IS NULL"),
+        )
+        batch_op.create_index(
+            "ix_deliveries_batch",
+            ["batch_id"],
+            unique=False,
+            sqlite_where=sa.text("batch_id IS NOT NULL"),
+            postgresql_where=sa.text("batch_id IS NOT NULL"),
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("deliveries") as batch_op:
+        batch_op.drop_index("ix_deliveries_batch")
+        batch_op.drop_index("ix_deliveries_waiting")
         batch_op.drop_column("ordered")
         batch_op.drop_column("batch_id")
     with op.batch_alter_table("webhooks") as batch_op:

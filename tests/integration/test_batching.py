@@ -1,0 +1,240 @@
+"""Batch webhooks end to end, on both stores: a webhook's deliveries go together in one request
+(a JSON array, signed once under the batch's id) when `max_events` wait or the first of them
+has waited `max_wait_ms`, as seed 001's WebhookAggregator does (100 events or 5 s). Every event
+keeps its own delivery and attempt log; a failed batch retries as a batch. Time is moved with
+the harness clock, never slept through."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+import pytest
+import standardwebhooks
+
+from tests.support import api
+from tests.support.harness import Running
+from tests.support.receiver import Receiver, Reply
+
+LONG_WAIT_MS = 600_000  # ten minutes: only the count bound, or a moved clock, sends
+
+
+async def batch_webhook(
+    hl: Running, receiver: Receiver, path: str, max_events: int, **fields: Any
+) -> dict[str, Any]:
+    tenant = await api.tenant(hl.client)
+    if (await hl.client.get("/api/v1/event-types/order.filled")).status_code == 404:
+        await api.event_type(hl.client, "order.filled")
+    fields.setdefault("batch", {"max_events": max_events, "max_wait_ms": LONG_WAIT_MS})
+    return await api.webhook(hl.client, tenant["id"], receiver.url(path), **fields)
+
+
+async def send_fills(hl: Running, tenant_id: str, count: int) -> list[dict[str, Any]]:
+    return [
+        await api.send(hl.client, "order.filled", {"order": n, "amount": n * 10}, tenant_id)
+        for n in range(count)
+    ]
+
+
+async def delivery_of(hl: Running, event_id: str, webhook_id: str | None = None) -> dict[str, Any]:
+    [delivery] = [
+        d
+        for d in await api.deliveries(hl.client, event_id)
+        if webhook_id is None or d["webhook_id"] == webhook_id
+    ]
+    return delivery
+
+
+async def attempted(hl: Running, delivery_id: str, count: int) -> dict[str, Any]:
+    """The delivery once `count` attempts are recorded and it is no longer in flight."""
+    for _ in range(300):
+        found = api.ok_object(await hl.client.get(f"/api/v1/deliveries/{delivery_id}"))
+        if found["attempt_count"] >= count and found["status"] != "pending":
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"delivery {delivery_id} never made {count} attempts: {found}")
+
+
+async def quiet(receiver: Receiver, path: str, seconds: float = 0.3) -> None:
+    """Give a worker that would send wrongly the time to do it (the worker polls every 0.05 s),
+    then check nothing came."""
+    await asyncio.sleep(seconds)
+    assert receiver.at(path) == []
+
+
+async def test_a_full_batch_goes_at_once_as_one_signed_request(
+    hookline: Running, receiver: Receiver
+) -> None:
+    hook = await batch_webhook(hookline, receiver, "/fills", 3)
+    assert hook["batch"] == {"max_events": 3, "max_wait_ms": LONG_WAIT_MS}
+    sent = await send_fills(hookline, hook["tenant_id"], 4)
+
+    # The third event fills the batch: it goes now, without the clock moving.
+    [request] = await receiver.wait_for(1, "/fills")
+    body = standardwebhooks.Webhook(hook["secret"]).verify(request.body, request.headers)
+    assert [e["id"] for e in body] == [s["id"] for s in sent[:3]]
+    assert [e["data"] for e in body] == [{"order": n, "amount": n * 10} for n in range(3)]
+    assert request.headers["x-webhook-event"] == "order.filled"
+
+    batch_id = request.headers["webhook-id"]
+    assert batch_id.startswith("bat_")
+    settled = [
+        await api.delivery_when(hookline.client, d["id"], "succeeded")
+        for d in [await delivery_of(hookline, s["id"]) for s in sent[:3]]
+    ]
+    assert {d["batch_id"] for d in settled} == {batch_id}
+    for delivery in settled:
+        [attempt] = await api.attempts(hookline.client, delivery["id"])
+        assert (attempt["number"], attempt["status_code"]) == (1, 200)
+    # The fourth waits for a batch of its own.
+    await quiet(receiver, "/other")
+    fourth = await delivery_of(hookline, sent[3]["id"])
+    assert (fourth["status"], fourth["attempt_count"], fourth["batch_id"]) == ("pending", 0, None)
+    assert len(receiver.at("/fills")) == 1
+    stats = api.ok_object(await hookline.client.get(f"/api/v1/webhooks/{hook['id']}"))
+    assert (stats["success_count"], stats["failure_count"]) == (1, 0)  # one request
+
+
+async def test_a_lone_event_goes_after_max_wait_as_a_one_element_array(
+    hookline: Running, receiver: Receiver
+) -> None:
+    hook = await batch_webhook(hookline, receiver, "/lone", 100)
+    alone = await api.webhook(hookline.client, hook["tenant_id"], receiver.url("/alone"))
+    [sent] = await send_fills(hookline, hook["tenant_id"], 1)
+
+    # A webhook without `batch` is never delayed by its batching neighbour.
+    [immediate] = await receiver.wait_for(1, "/alone")
+    assert orjson.loads(immediate.body)["id"] == sent["id"]
+    assert immediate.headers["webhook-id"] == sent["id"]
+    assert alone["batch"] is None
+    await quiet(receiver, "/lone")
+
+    hookline.advance(LONG_WAIT_MS / 1000 + 1)
+    [request] = await receiver.wait_for(1, "/lone")
+    body = orjson.loads(request.body)
+    assert isinstance(body, list) and len(body) == 1
+    assert body[0]["id"] == sent["id"]
+    assert request.body == b"[" + immediate.body + b"]"  # the envelope alone, byte for byte
+    delivery = await api.delivery_when(
+        hookline.client, (await delivery_of(hookline, sent["id"], hook["id"]))["id"], "succeeded"
+    )
+    assert delivery["batch_id"] == request.headers["webhook-id"]
+
+
+async def test_a_failed_batch_retries_as_the_same_batch(
+    hookline: Running, receiver: Receiver
+) -> None:
+    receiver.script("/flaky", Reply(500), Reply(200))
+    hook = await batch_webhook(hookline, receiver, "/flaky", 2)
+    sent = await send_fills(hookline, hook["tenant_id"], 2)
+
+    first, second = await receiver.wait_for(2, "/flaky")  # the retry comes after 0.2 s
+    assert first.headers["webhook-id"] == second.headers["webhook-id"]
+    assert first.body == second.body
+    assert first.headers["webhook-timestamp"] <= second.headers["webhook-timestamp"]
+    assert [e["id"] for e in orjson.loads(second.body)] == [s["id"] for s in sent]
+
+    for event in sent:
+        delivery = await api.delivery_when(
+            hookline.client, (await delivery_of(hookline, event["id"]))["id"], "succeeded"
+        )
+        assert delivery["attempt_count"] == 2
+        assert delivery["batch_id"] == first.headers["webhook-id"]
+        attempts = await api.attempts(hookline.client, delivery["id"])
+        assert [(a["number"], a["status_code"]) for a in attempts] == [(1, 500), (2, 200)]
+    stored = api.ok_object(await hookline.client.get(f"/api/v1/webhooks/{hook['id']}"))
+    assert (stored["success_count"], stored["failure_count"]) == (1, 1)  # each request once
+
+    # Retrying one member by hand sends the whole batch again, under the same id.
+    member = await delivery_of(hookline, sent[1]["id"])
+    api.ok(await hookline.client.post(f"/api/v1/deliveries/{member['id']}/retry"), 202)
+    [*_, again] = await receiver.wait_for(3, "/flaky")
+    assert again.headers["webhook-id"] == first.headers["webhook-id"]
+    assert again.body == first.body
+    for event in sent:
+        delivery = await attempted(hookline, (await delivery_of(hookline, event["id"]))["id"], 3)
+        assert (delivery["status"], delivery["batch_id"]) == (
+            "succeeded",
+            again.headers["webhook-id"],
+        )
+        attempts = await api.attempts(hookline.client, delivery["id"])
+        assert [a["trigger"] for a in attempts] == ["scheduled", "scheduled", "manual"]
+
+
+async def test_discord_gets_one_message_with_an_embed_per_event(
+    hookline: Running, receiver: Receiver
+) -> None:
+    hook = await batch_webhook(hookline, receiver, "/discord", 3, format="discord")
+    sent = await send_fills(hookline, hook["tenant_id"], 3)
+
+    [request] = await receiver.wait_for(1, "/discord")
+    body = orjson.loads(request.body)
+    assert [e["title"] for e in body["embeds"]] == ["order.filled"] * 3
+    assert [e["fields"][0]["value"] for e in body["embeds"]] == ["0", "1", "2"]
+    assert len(sent) == 3
+
+
+@pytest.mark.parametrize(
+    ("fields", "loc", "says"),
+    [
+        (
+            {"format": "discord", "batch": {"max_events": 11, "max_wait_ms": 1000}},
+            ["body", "batch", "max_events"],
+            "at most 10 embeds",
+        ),
+        (
+            {"ordering": "fifo", "batch": {"max_events": 10, "max_wait_ms": 1000}},
+            ["body", "batch"],
+            "FIFO",
+        ),
+        ({"batch": {"max_events": 0, "max_wait_ms": 1000}}, None, None),
+        ({"batch": {"max_events": 10, "max_wait_ms": 1000, "size": 3}}, None, None),
+    ],
+)
+async def test_a_batch_that_cannot_be_is_refused_with_what_to_fix(
+    hookline: Running, receiver: Receiver, fields: dict[str, Any], loc: Any, says: Any
+) -> None:
+    tenant = await api.tenant(hookline.client)
+    body = {"tenant_id": tenant["id"], "url": receiver.url("/no"), **fields}
+    refused = await hookline.client.post("/api/v1/webhooks", json=body)
+    assert refused.status_code == 422, refused.text
+    if says is not None:
+        problem = refused.json()
+        assert says in problem["detail"]
+        assert problem["errors"][0]["loc"] == loc
+
+
+async def test_patching_a_batch_webhook_into_what_cannot_batch_is_refused(
+    hookline: Running, receiver: Receiver
+) -> None:
+    hook = await batch_webhook(hookline, receiver, "/patch", 20)
+    for change in ({"format": "discord"}, {"ordering": "fifo"}):
+        refused = await hookline.client.patch(f"/api/v1/webhooks/{hook['id']}", json=change)
+        assert refused.status_code == 422, refused.text
+    patched = api.ok_object(
+        await hookline.client.patch(
+            f"/api/v1/webhooks/{hook['id']}",
+            json={"format": "discord", "batch": {"max_events": 10, "max_wait_ms": 50}},
+        )
+    )
+    assert patched["batch"] == {"max_events": 10, "max_wait_ms": 50}
+    cleared = api.ok_object(
+        await hookline.client.patch(f"/api/v1/webhooks/{hook['id']}", json={"batch": None})
+    )
+    assert cleared["batch"] is None
+
+
+async def test_under_an_in_flight_cap_of_one_batches_go_one_at_a_time(
+    hookline: Running, receiver: Receiver
+) -> None:
+    receiver.script("/capped", Reply(200, delay=0.2))
+    hook = await batch_webhook(hookline, receiver, "/capped", 2, max_in_flight=1)
+    sent = await send_fills(hookline, hook["tenant_id"], 6)
+
+    requests = await receiver.wait_for(3, "/capped")
+    assert receiver.peak["/capped"] == 1
+    batches = [[e["id"] for e in orjson.loads(r.body)] for r in requests]
+    assert [len(b) for b in batches] == [2, 2, 2]
+    assert sorted(i for b in batches for i in b) == sorted(s["id"] for s in sent)
+    assert len({r.headers["webhook-id"] for r in requests}) == 3
