@@ -113,7 +113,8 @@ async def test_a_lone_event_goes_after_max_wait_as_a_one_element_array(
     hookline.advance(LONG_WAIT_MS / 1000 + 1)
     [request] = await receiver.wait_for(1, "/lone")
     body = orjson.loads(request.body)
-    assert isinstance(body, list) and len(body) == 1
+    assert isinstance(body, list)
+    assert len(body) == 1
     assert body[0]["id"] == sent["id"]
     assert request.body == b"[" + immediate.body + b"]"  # the envelope alone, byte for byte
     delivery = await api.delivery_when(
