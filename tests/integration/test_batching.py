@@ -7,15 +7,18 @@ the harness clock, never slept through."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from typing import Any
 
 import orjson
 import pytest
 import standardwebhooks
+from aiohttp import web
 
 from tests.support import api
-from tests.support.harness import Running
-from tests.support.receiver import Receiver, Reply
+from tests.support.databases import delivery_statuses
+from tests.support.harness import Running, make_settings, running
+from tests.support.receiver import Custom, Receiver, Reply
 
 LONG_WAIT_MS = 600_000  # ten minutes: only the count bound, or a moved clock, sends
 
@@ -239,3 +242,56 @@ async def test_under_an_in_flight_cap_of_one_batches_go_one_at_a_time(
     assert [len(b) for b in batches] == [2, 2, 2]
     assert sorted(i for b in batches for i in b) == sorted(s["id"] for s in sent)
     assert len({r.headers["webhook-id"] for r in requests}) == 3
+
+
+async def test_two_workers_never_split_or_share_a_batch(
+    database_url: str, receiver: Receiver
+) -> None:
+    """Two nodes on one database: every event is in exactly one batch, and a failed batch's
+    retry carries exactly the events its first attempt did, whichever worker makes it."""
+    seen: set[str] = set()
+
+    async def fail_first_time(request: web.Request) -> web.StreamResponse:
+        batch_id = request.headers["webhook-id"]
+        first = batch_id not in seen
+        seen.add(batch_id)
+        return web.Response(status=500 if first else 200)
+
+    receiver.script("/shared", Custom(fail_first_time))
+    # Every batch fails once: the circuit breaker must not step in.
+    settings = make_settings(
+        database_url, claim_batch_size=4, circuit_breaker_failure_threshold=100
+    )
+    async with running(settings) as one, running(settings) as two:
+        hook = await batch_webhook(one, receiver, "/shared", 5)
+        sent = await asyncio.gather(
+            *(
+                api.send(node.client, "order.filled", {"n": n}, hook["tenant_id"])
+                for n in range(20)
+                for node in (one, two)
+            )
+        )
+        await receiver.wait_for(8, "/shared")
+        # Batches formed at once may leave a few events short of a full batch: they go after
+        # their longest wait.
+        for node in (one, two):
+            node.advance(LONG_WAIT_MS / 1000 + 1)
+        for _ in range(200):
+            if await delivery_statuses(database_url) == {"succeeded": 40}:
+                break
+            await asyncio.sleep(0.05)
+    assert await delivery_statuses(database_url) == {"succeeded": 40}
+    contents: dict[str, set[bytes]] = {}
+    for request in receiver.at("/shared"):
+        contents.setdefault(request.headers["webhook-id"], set()).add(request.body)
+    assert all(len(bodies) == 1 for bodies in contents.values())  # retried whole
+    events = [e["id"] for bodies in contents.values() for e in orjson.loads(next(iter(bodies)))]
+    assert sorted(events) == sorted(e["id"] for e in sent)  # each in exactly one batch
+    # Each failed once and went again (a jump of the clock may resend one in flight: at least
+    # once, and whole).
+    sends = Counter(r.headers["webhook-id"] for r in receiver.at("/shared"))
+    assert min(sends.values()) >= 2
+    # Two workers forming batches at once may each take part of the waiting events (a row the
+    # other holds is skipped): more, smaller batches, never a shared event.
+    assert all(len(orjson.loads(next(iter(b)))) <= 5 for b in contents.values())
+    assert len(contents) >= 8
