@@ -134,8 +134,9 @@ class Nats:
                 f"could not connect to {target.where}: the name does not resolve"
             ) from None
         host = f"[{address}]" if ":" in address else address
+        client = Client()
         try:
-            return await nats.connect(
+            await client.connect(
                 servers=[f"nats://{host}:{target.port}"],
                 user=target.user,
                 password=target.password,
@@ -146,8 +147,12 @@ class Nats:
                 error_cb=_quiet,
                 name="hookline",
             )
-        except (nats.errors.Error, OSError, TimeoutError) as exc:
-            raise _refused(target, exc) from None
+        except BaseException as exc:
+            await _shut(client)  # nats-py leaves the refused socket open
+            if isinstance(exc, nats.errors.Error | OSError | TimeoutError):
+                raise _refused(target, exc) from None
+            raise
+        return client
 
 
 async def _publish(client: Client, target: Target, request: OutboundRequest) -> str:
