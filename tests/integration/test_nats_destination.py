@@ -63,25 +63,41 @@ async def jetstream(side: Client) -> AsyncIterator[JetStream]:
         await streams.clean()
 
 
-@pytest.fixture
-def guarded_server() -> Iterator[int]:
-    """A NATS server of this test's own that wants user `u`, password `p`; yields its port."""
-    port = free_port()
-    process = subprocess.Popen(
-        [NATS_SERVER, "-a", "127.0.0.1", "-p", str(port), "--user", "u", "--pass", "p"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+class OwnServer:
+    """A NATS server of this test's own on `port`, wanting user `u`, password `p`; it can be
+    stopped and started again on the same port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [NATS_SERVER, "-a", "127.0.0.1", "-p", str(self.port), "--user", "u", "--pass", "p"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
-        while not _listening(port):
-            assert process.poll() is None, "nats-server exited"
+        while not _listening(self.port):
+            assert self.process.poll() is None, "nats-server exited"
             assert time.monotonic() < deadline, "nats-server did not start"
             time.sleep(0.05)
-        yield port
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture
+def own_server() -> Iterator[OwnServer]:
+    server = OwnServer()
+    server.start()
+    try:
+        yield server
     finally:
-        process.terminate()
-        process.wait(10)
+        server.stop()
 
 
 def _listening(port: int) -> bool:
@@ -197,9 +213,9 @@ async def test_a_server_that_is_down_is_a_failed_attempt(node: Running) -> None:
 
 
 async def test_credentials_are_used_and_a_wrong_password_says_authentication_failed(
-    node: Running, guarded_server: int
+    node: Running, own_server: OwnServer
 ) -> None:
-    port = guarded_server
+    port = own_server.port
     subject = unique("hookline.test")
     listener = await nats.connect(
         f"nats://127.0.0.1:{port}", user="u", password="p", allow_reconnect=False
@@ -254,3 +270,39 @@ async def test_a_nats_url_needs_a_subject_and_an_admin_key(node: Running) -> Non
     )
     assert as_tenant.status_code == 403, as_tenant.text
     assert "admin key" in as_tenant.text
+
+
+async def test_a_server_restart_fails_one_attempt_and_the_retry_reconnects(
+    node: Running, own_server: OwnServer
+) -> None:
+    port = own_server.port
+    subject = unique("hookline.test")
+    hook = await broker_webhook(
+        node, f"nats://u:p@127.0.0.1:{port}?subject={subject}", retry_schedule=[30]
+    )
+    await api.delivery_when(node.client, await one_delivery(node, hook, {"n": 1}), "succeeded")
+
+    own_server.stop()  # the pooled connection dies with it
+    delivery_id = await one_delivery(node, hook, {"n": 2})
+    [first] = await attempted(node, delivery_id, 1)
+    # Whether the client noticed the closed socket before this attempt or during it.
+    assert first["error"].startswith(
+        (
+            f"could not connect to NATS at 127.0.0.1:{port}",
+            f"lost the connection to NATS at 127.0.0.1:{port}",
+        )
+    ), first
+
+    own_server.start()
+    listener = await nats.connect(
+        f"nats://127.0.0.1:{port}", user="u", password="p", allow_reconnect=False
+    )
+    try:
+        subscription = await listener.subscribe(subject)
+        await listener.flush()
+        node.advance(40)
+        await api.delivery_when(node.client, delivery_id, "succeeded")
+        got = await subscription.next_msg(timeout=5)
+        assert json.loads(got.data)["data"] == {"n": 2}
+    finally:
+        await listener.close()
