@@ -8,13 +8,14 @@ attempt succeeds when RabbitMQ confirms it; a message no queue is bound to take 
 RabbitMQ and the attempt fails (retried on the schedule) rather than being dropped unseen.
 
 One connection per destination (the URL without its query), from `pool.Pool`, to the address the
-SSRF guard checked; a channel per attempt (a missing exchange closes the channel, never the
-connection that other attempts share). Library errors are translated here: no message carries a
-password.
+SSRF guard checked; each attempt publishes on a channel of its own, reused by later attempts
+(a missing exchange closes that channel, never the connection other attempts share). Library
+errors are translated here: no message carries a password.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import ssl
@@ -25,7 +26,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import aio_pika
 import aiormq.exceptions
-from aio_pika.abc import AbstractConnection, ConnectionParameter, DeliveryMode
+from aio_pika.abc import AbstractChannel, AbstractConnection, ConnectionParameter, DeliveryMode
 
 from hookline.destinations import guard
 from hookline.destinations.pool import Pool
@@ -127,21 +128,56 @@ class Unsent(Exception):
         self.broken = broken
 
 
+class Link:
+    """One connection and the channels idle on it. An attempt takes a channel of its own (opening
+    one costs more than the publish) and gives it back when it is still open: a missing exchange
+    closes that channel only, never a neighbour's publish."""
+
+    def __init__(self, connection: AbstractConnection) -> None:
+        self.connection = connection
+        self._idle: list[AbstractChannel] = []
+        self._closing: set[asyncio.Task[None]] = set()
+
+    @property
+    def is_closed(self) -> bool:
+        return self.connection.is_closed
+
+    async def take(self) -> AbstractChannel:
+        while self._idle:
+            channel = self._idle.pop()
+            if not channel.is_closed:
+                return channel
+        return await self.connection.channel(publisher_confirms=True, on_return_raises=True)
+
+    def give_back(self, channel: AbstractChannel) -> None:
+        if not channel.is_closed:
+            self._idle.append(channel)
+
+    def drop(self, channel: AbstractChannel) -> None:
+        """Close a channel an interrupted attempt left in an unknown state, without waiting."""
+        task = asyncio.get_running_loop().create_task(_close_quietly(channel))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
 class Amqp:
     def __init__(self, policy: NetworkPolicy, *, idle: float) -> None:
         self._policy = policy
-        self._pool: Pool[AbstractConnection] = Pool(self._open, _shut, idle=idle)
+        self._pool: Pool[Link] = Pool(self._open, _shut, idle=idle)
 
     async def send(self, request: OutboundRequest) -> Result:
         started = time.perf_counter()
         target = parse(request.url)
         key = request.url.partition("?")[0]
         try:
-            connection = await self._pool.get(key)
-            if connection.is_closed:  # the broker went away since the last attempt
+            link = await self._pool.get(key)
+            if link.is_closed:  # the broker went away since the last attempt
                 await self._pool.discard(key)
-                connection = await self._pool.get(key)
-            detail = await _publish(connection, target, request)
+                link = await self._pool.get(key)
+            detail = await _publish(link, target, request)
         except Unsent as exc:
             if exc.broken:
                 await self._pool.discard(key)
@@ -151,7 +187,7 @@ class Amqp:
     async def close(self) -> None:
         await self._pool.close()
 
-    async def _open(self, key: str) -> AbstractConnection:
+    async def _open(self, key: str) -> Link:
         target = parse(key)
         try:
             address = await guard.address(target.host, target.port, self._policy)
@@ -179,56 +215,63 @@ class Amqp:
         try:
             await connection.connect()
         except BaseException as exc:
-            await _shut(connection)
+            await connection.close()
             if isinstance(exc, Exception):
                 raise _refused(target, exc) from None
             raise
-        return connection
+        return Link(connection)
 
 
-async def _publish(connection: AbstractConnection, target: Target, request: OutboundRequest) -> str:
+async def _publish(link: Link, target: Target, request: OutboundRequest) -> str:
     key = routing_key(target, request)
     try:
-        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        channel = await link.take()
     except (aiormq.exceptions.AMQPConnectionError, ConnectionError, RuntimeError) as exc:
         raise Unsent(
             f"lost the connection to {target.where} ({_reason(exc)})", broken=True
         ) from None
     try:
-        try:
-            exchange = await channel.get_exchange(target.exchange, ensure=True)
-        except aiormq.exceptions.ChannelNotFoundEntity:
-            raise Unsent(
-                f"exchange {target.exchange} does not exist on vhost {target.vhost}: "
-                "the operator declares it (hookline declares nothing)"
-            ) from None
-        except aiormq.exceptions.ChannelAccessRefused:
-            raise Unsent(
-                f"user {target.login} may not use exchange {target.exchange} on vhost "
-                f"{target.vhost} (RabbitMQ refused access)"
-            ) from None
-        try:
-            await exchange.publish(message(request), routing_key=key, mandatory=True)
-        except aiormq.exceptions.PublishError:
-            raise Unsent(
-                f"no queue is bound to exchange {target.exchange} for routing key {key!r}: "
-                "RabbitMQ returned the message unrouted (the operator binds a queue)"
-            ) from None
-        except aiormq.exceptions.DeliveryError:
-            raise Unsent(f"{target.where} refused the message (nack)") from None
-        except aiormq.exceptions.ChannelClosed as exc:
-            raise Unsent(f"{target.where} closed the channel: {_reason(exc)}") from None
+        await _publish_on(channel, target, key, request)
+    except Unsent:
+        link.give_back(channel)  # still open after a returned or nacked message
+        raise
     except (aiormq.exceptions.AMQPConnectionError, ConnectionError) as exc:
         raise Unsent(
             f"lost the connection to {target.where} ({_reason(exc)})", broken=True
         ) from None
-    finally:
-        if not channel.is_closed:
-            try:
-                await channel.close()
-            except Exception as exc:  # the channel may already be gone with its connection
-                log.debug("closing an AMQP channel: %s", type(exc).__name__)
+    except BaseException:  # cancelled by the attempt's timeout: a confirm may still be due
+        link.drop(channel)
+        raise
+    link.give_back(channel)
     return f"confirmed by RabbitMQ (exchange {target.exchange}, key {key})"
+
+
+async def _publish_on(
+    channel: AbstractChannel, target: Target, key: str, request: OutboundRequest
+) -> None:
+    try:
+        exchange = await channel.get_exchange(target.exchange, ensure=True)
+    except aiormq.exceptions.ChannelNotFoundEntity:
+        raise Unsent(
+            f"exchange {target.exchange} does not exist on vhost {target.vhost}: "
+            "the operator declares it (hookline declares nothing)"
+        ) from None
+    except aiormq.exceptions.ChannelAccessRefused:
+        raise Unsent(
+            f"user {target.login} may not use exchange {target.exchange} on vhost "
+            f"{target.vhost} (RabbitMQ refused access)"
+        ) from None
+    try:
+        await exchange.publish(message(request), routing_key=key, mandatory=True)
+    except aiormq.exceptions.PublishError:
+        raise Unsent(
+            f"no queue is bound to exchange {target.exchange} for routing key {key!r}: "
+            "RabbitMQ returned the message unrouted (the operator binds a queue)"
+        ) from None
+    except aiormq.exceptions.DeliveryError:
+        raise Unsent(f"{target.where} refused the message (nack)") from None
+    except aiormq.exceptions.ChannelClosed as exc:
+        raise Unsent(f"{target.where} closed the channel: {_reason(exc)}") from None
 
 
 def _refused(target: Target, exc: Exception) -> Unsent:
@@ -258,8 +301,15 @@ def _reason(exc: BaseException) -> str:
     return os.strerror(errno).lower() if errno else type(exc).__name__
 
 
-async def _shut(connection: AbstractConnection) -> None:
-    await connection.close()
+async def _shut(link: Link) -> None:
+    await link.close()
+
+
+async def _close_quietly(channel: AbstractChannel) -> None:
+    try:
+        await channel.close()
+    except Exception as exc:  # the channel may already be gone with its connection
+        log.debug("closing an AMQP channel: %s", type(exc).__name__)
 
 
 def _elapsed_ms(started: float) -> int:
