@@ -204,3 +204,27 @@ async def test_an_amqp_url_needs_an_exchange_and_an_admin_key(node: Running) -> 
     )
     assert as_tenant.status_code == 403, as_tenant.text
     assert "admin key" in as_tenant.text
+
+
+async def test_a_missing_exchange_never_fails_a_neighbour_on_the_same_connection(
+    node: Running, rabbit: Rabbit
+) -> None:
+    exchange = await rabbit.exchange()
+    queue = await rabbit.bound_queue(exchange, EVENT_TYPE)
+    tenant = await api.tenant(node.client)
+    await api.event_type(node.client, EVENT_TYPE)
+    # The same broker and credentials: one pooled connection for both webhooks.
+    good = await api.webhook(node.client, tenant["id"], f"{RABBITMQ}?exchange={exchange}")
+    await api.webhook(
+        node.client, tenant["id"], f"{RABBITMQ}?exchange={unique('absent')}", retry_schedule=[]
+    )
+    events = [await api.send(node.client, EVENT_TYPE, {"n": n}, tenant["id"]) for n in range(6)]
+
+    for event in events:
+        settled = await api.settled(node.client, event["id"], count=2)
+        outcome = {
+            d["webhook_id"] == good["id"]: (d["status"], d["attempt_count"]) for d in settled
+        }
+        assert outcome == {True: ("succeeded", 1), False: ("failed", 1)}
+    received = [await queue.get(no_ack=True) for _ in events]
+    assert sorted(json.loads(m.body)["data"]["n"] for m in received) == list(range(6))
