@@ -6,8 +6,10 @@ deletes them afterwards: CI shares this server."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -17,6 +19,7 @@ from aio_pika.abc import AbstractChannel, AbstractQueue, DeliveryMode
 from tests.support import api
 from tests.support.brokers import EVENT_TYPE, all_logs, attempted, broker_webhook, unique, verified
 from tests.support.harness import Running, free_port, make_settings, running
+from tests.support.tls import self_signed_context
 
 RABBITMQ = "amqp://guest:guest@127.0.0.1:5672/"
 KINDS = ("https", "http", "amqp")
@@ -228,3 +231,25 @@ async def test_a_missing_exchange_never_fails_a_neighbour_on_the_same_connection
         assert outcome == {True: ("succeeded", 1), False: ("failed", 1)}
     received = [await queue.get(no_ack=True) for _ in events]
     assert sorted(json.loads(m.body)["data"]["n"] for m in received) == list(range(6))
+
+
+async def test_amqps_checks_the_brokers_certificate(node: Running, tmp_path: Path) -> None:
+    async def hang_up(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0, ssl=self_signed_context(tmp_path))
+    port = server.sockets[0].getsockname()[1]
+    try:
+        hook = await broker_webhook(
+            node, f"amqps://guest:guest@127.0.0.1:{port}/?exchange=x", retry_schedule=[]
+        )
+        delivery_id = await one_delivery(node, hook, {})
+        await api.delivery_when(node.client, delivery_id, "failed")
+    finally:
+        server.close()
+        await server.wait_closed()
+    [attempt] = await api.attempts(node.client, delivery_id)
+    assert attempt["error"] == (
+        f"could not connect to RabbitMQ at 127.0.0.1:{port}: TLS failed "
+        "(the certificate was not accepted: self-signed certificate)"
+    )

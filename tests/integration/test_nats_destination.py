@@ -11,6 +11,7 @@ import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import nats
@@ -21,6 +22,7 @@ from nats.js import JetStreamContext
 from tests.support import api
 from tests.support.brokers import EVENT_TYPE, all_logs, attempted, broker_webhook, unique, verified
 from tests.support.harness import Running, free_port, make_settings, running
+from tests.support.tls import self_signed_context
 
 NATS = "nats://127.0.0.1:4222"
 NATS_SERVER = "/usr/sbin/nats-server"
@@ -67,13 +69,15 @@ class OwnServer:
     """A NATS server of this test's own on `port`, wanting user `u`, password `p`; it can be
     stopped and started again on the same port."""
 
-    def __init__(self) -> None:
+    def __init__(self, *extra: str) -> None:
         self.port = free_port()
+        self.extra = extra
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        command = [NATS_SERVER, "-a", "127.0.0.1", "-p", str(self.port)]
         self.process = subprocess.Popen(
-            [NATS_SERVER, "-a", "127.0.0.1", "-p", str(self.port), "--user", "u", "--pass", "p"],
+            [*command, "--user", "u", "--pass", "p", *self.extra],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -306,3 +310,26 @@ async def test_a_server_restart_fails_one_attempt_and_the_retry_reconnects(
         assert json.loads(got.data)["data"] == {"n": 2}
     finally:
         await listener.close()
+
+
+async def test_a_server_that_requires_tls_gets_it_and_its_certificate_is_checked(
+    node: Running, tmp_path: Path
+) -> None:
+    self_signed_context(tmp_path)  # writes cert.pem and key.pem
+    server = OwnServer(
+        "--tls", "--tlscert", str(tmp_path / "cert.pem"), "--tlskey", str(tmp_path / "key.pem")
+    )
+    server.start()
+    try:
+        hook = await broker_webhook(
+            node, f"nats://u:p@127.0.0.1:{server.port}?subject=s", retry_schedule=[]
+        )
+        delivery_id = await one_delivery(node, hook, {})
+        await api.delivery_when(node.client, delivery_id, "failed")
+    finally:
+        server.stop()
+    [attempt] = await api.attempts(node.client, delivery_id)
+    assert attempt["error"] == (
+        f"could not connect to NATS at 127.0.0.1:{server.port}: TLS failed "
+        "(the certificate was not accepted: self-signed certificate)"
+    )

@@ -288,9 +288,16 @@ def _refused(target: Target, exc: Exception) -> Unsent:
             f"{target.where} refused to open vhost {target.vhost} for user {target.login} "
             "(does the vhost exist, and may the user use it?)"
         )
-    if isinstance(exc, ssl.SSLError):
-        return Unsent(f"could not connect to {target.where}: TLS failed ({exc.reason or 'error'})")
+    cause = exc.__cause__ or exc  # aiormq wraps the OSError of the socket
+    if isinstance(cause, ssl.SSLError):
+        return Unsent(f"could not connect to {target.where}: TLS failed ({_tls_reason(cause)})")
     return Unsent(f"could not connect to {target.where} ({_reason(exc)})")
+
+
+def _tls_reason(exc: ssl.SSLError) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"the certificate was not accepted: {exc.verify_message}"
+    return str(exc.reason or "handshake error")
 
 
 def _reason(exc: BaseException) -> str:

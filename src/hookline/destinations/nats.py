@@ -18,7 +18,9 @@ now, retried on the schedule. Library errors are translated here: no message car
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import ssl
 import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -42,6 +44,7 @@ CONNECT_TIMEOUT = 5  # seconds; the attempt's own timeout bounds it too
 _CONNECT_RETRIES = 1
 # JetStream's ack is awaited until the attempt's own timeout (`Destinations.post`) ends it.
 _NO_OWN_TIMEOUT = 3600.0
+_ABANDON_WAIT = 0.5  # seconds
 EXPECTED_STREAM_MISMATCH = 10060  # JetStream's err_code for "expected stream does not match"
 
 
@@ -144,11 +147,13 @@ class Nats:
                 max_reconnect_attempts=_CONNECT_RETRIES,
                 reconnect_time_wait=0,
                 connect_timeout=CONNECT_TIMEOUT,
+                # A server that requires TLS gets it, its certificate checked against the name.
+                tls_hostname=target.host,
                 error_cb=_quiet,
                 name="hookline",
             )
         except BaseException as exc:
-            await _shut(client)  # nats-py leaves the refused socket open
+            await _abandon(client)
             if isinstance(exc, nats.errors.Error | OSError | TimeoutError):
                 raise _refused(target, exc) from None
             raise
@@ -203,11 +208,19 @@ def _refused(target: Target, exc: BaseException) -> Unsent:
             f"authentication failed at {target.where}: the server refused {who} "
             "(check the user and password in the url)"
         )
+    if isinstance(exc, ssl.SSLError):
+        return Unsent(f"could not connect to {target.where}: TLS failed ({_tls_reason(exc)})")
     if isinstance(exc, nats.errors.NoServersError | OSError):
         return Unsent(f"could not connect to {target.where} (connection refused or unreachable)")
     if isinstance(exc, TimeoutError):
         return Unsent(f"could not connect to {target.where} (no answer within the timeout)")
     return Unsent(f"could not connect to {target.where} ({type(exc).__name__})")
+
+
+def _tls_reason(exc: ssl.SSLError) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"the certificate was not accepted: {exc.verify_message}"
+    return str(exc.reason or "handshake error")
 
 
 def _lost(target: Target, exc: BaseException) -> Unsent:
@@ -224,6 +237,16 @@ async def _quiet(exc: Exception) -> None:
 
 async def _shut(client: Client) -> None:
     await client.close()
+
+
+async def _abandon(client: Client) -> None:
+    """Close a client whose connect failed: nats-py leaves the refused socket open, and its
+    `close` waits for ever on a socket a failed TLS upgrade took over, so it gets a moment."""
+    try:
+        async with asyncio.timeout(_ABANDON_WAIT):
+            await client.close()
+    except Exception as exc:  # TimeoutError included: the socket itself is closed by then
+        log.debug("closing a refused NATS connection: %s", type(exc).__name__)
 
 
 def _elapsed_ms(started: float) -> int:
