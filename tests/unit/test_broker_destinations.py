@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from aio_pika.abc import DeliveryMode
+from yarl import URL
 
 from hookline.destinations import amqp, nats
 from hookline.ssrf import NetworkPolicy
@@ -124,3 +125,11 @@ async def test_the_ssrf_guard_refuses_a_private_host_before_connecting(
     assert isinstance(result, Failure)
     assert result.error.startswith(f"{where}: blocked by the SSRF guard:"), result.error
     assert "guest:guest" not in result.error
+
+
+async def test_an_amqps_connection_to_the_checked_address_verifies_the_host_name() -> None:
+    # aio-pika passes its connection's keywords to asyncio.open_connection (through aiormq): TLS
+    # to 203.0.113.7, the address the SSRF guard checked, verifies rabbit.example.com's cert.
+    url = URL("amqps://u:p@203.0.113.7:5671/")
+    connection = amqp.GuardedConnection(url, server_hostname="rabbit.example.com")
+    assert connection.kwargs["server_hostname"] == "rabbit.example.com"

@@ -108,7 +108,7 @@ def routing_key(target: Target, request: OutboundRequest) -> str:
     return found[0] if found else ""
 
 
-class _GuardedConnection(aio_pika.Connection):
+class GuardedConnection(aio_pika.Connection):
     """aio-pika's plain (not robust: no reconnect loop) connection, taught one more keyword:
     `server_hostname`, so a TLS connection to the address the SSRF guard checked still verifies
     the certificate against the host name."""
@@ -206,11 +206,11 @@ class Amqp:
             ssl=target.tls,
         )
         connection = (
-            _GuardedConnection(
+            GuardedConnection(
                 url, ssl_context=ssl.create_default_context(), server_hostname=target.host
             )
             if target.tls
-            else _GuardedConnection(url)
+            else GuardedConnection(url)
         )
         try:
             await connection.connect()
