@@ -7,7 +7,8 @@ import pytest
 from aio_pika.abc import DeliveryMode
 from yarl import URL
 
-from hookline.destinations import amqp, nats
+from hookline.destinations import amqp, nats, urls
+from hookline.errors import InvalidInput
 from hookline.ssrf import NetworkPolicy
 from hookline.transport import Failure, OutboundRequest
 
@@ -133,3 +134,27 @@ async def test_an_amqps_connection_to_the_checked_address_verifies_the_host_name
     url = URL("amqps://u:p@203.0.113.7:5671/")
     connection = amqp.GuardedConnection(url, server_hostname="rabbit.example.com")
     assert connection.kwargs["server_hostname"] == "rabbit.example.com"
+
+
+@pytest.mark.parametrize(
+    ("subject", "says"),
+    [("orders.*", "is a wildcard"), ("orders.>", "is a wildcard"), ("orders..eu", "empty token")],
+)
+def test_a_nats_subject_must_be_one_subject(subject: str, says: str) -> None:
+    with pytest.raises(InvalidInput, match=says) as raised:
+        urls.check(
+            f"nats://nats.example.com:4222?subject={subject}",
+            NetworkPolicy(),
+            allowed=frozenset({"nats"}),
+            admin=True,
+        )
+    assert raised.value.loc == ("url",)
+    assert (
+        urls.check(
+            "nats://nats.example.com:4222?subject=orders.eu.*x",
+            NetworkPolicy(),
+            allowed=frozenset({"nats"}),
+            admin=True,
+        ).params["subject"]
+        == "orders.eu.*x"
+    )
