@@ -44,6 +44,7 @@ DEFAULT_FORMAT = "data"
 REDIS_FALLBACK = "ENABLE_REDIS_FALLBACK"
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 DEFAULT_REDIS_CHANNEL = "hookline.events"
+CHANNEL_SAFE = ":/@!$'()*,;"  # kept as written in the URL's query; the rest percent-encoded
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off", "")
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -259,7 +260,7 @@ def redis_fallback_url(env: Mapping[str, str]) -> str:
             f"REDIS_URL names the server only, as in {DEFAULT_REDIS_URL}; the channel comes "
             f"from REDIS_CHANNEL; got {mask(server)!r}"
         )
-    return f"{server}?channel={quote(channel, safe='')}"
+    return f"{server}?channel={quote(channel, safe=CHANNEL_SAFE)}"
 
 
 def implied_destinations(env: Mapping[str, str]) -> frozenset[str]:

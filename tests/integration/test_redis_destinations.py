@@ -21,7 +21,9 @@ from hookline.destinations.redis import Redis as RedisDestination
 from hookline.ssrf import NetworkPolicy
 from hookline.transport import Accepted, Failure, OutboundRequest
 from tests.support import api
+from tests.integration.test_seed_setups import SEED_002_SECRET, catalog, example, seed_002_receiver
 from tests.support.harness import Running, free_port, make_settings, running
+from tests.support.receiver import Receiver
 from tests.support.redis_server import SHARED_URL, Subscription, private_redis, unique
 from tests.support.tls import self_signed_context
 
@@ -364,3 +366,69 @@ async def test_rediss_verifies_the_server_certificate(
         finally:
             await trusted.close()
         assert accepted == Accepted("PUBLISH to secure reached 0 subscribers", accepted.latency_ms)
+
+
+# --- seed 002's migration mode ----------------------------------------------------------------
+
+
+async def test_seed_002_migration_phases(
+    database_url: str, receiver: Receiver, shared: Redis, tmp_path: Path
+) -> None:
+    """Phase 1, dual publishing: one model registration reaches the webhook (seed 002's own
+    verifier) and the Redis channel, with the same body, without HOOKLINE_DESTINATIONS naming
+    redis. Phase 2, ENABLE_REDIS_FALLBACK=false: the Redis webhook is removed. Phase 3, the
+    Redis variables gone: nothing changes."""
+    path = tmp_path / "hookline.toml"
+    path.write_text(catalog("002"))
+    channel = unique("seed-002")
+    webhook_env = {
+        "WEBHOOK_URL": receiver.url("/api/models/ready"),
+        "WEBHOOK_SECRET": SEED_002_SECRET,
+        "WEBHOOK_SIGNATURE_HEADER": "X-Hokusai-Signature",
+    }
+    redis_env = {"REDIS_URL": "redis://127.0.0.1:6379/0", "REDIS_CHANNEL": channel}
+    model = example(catalog("002"), "model.registered")
+    settings = make_settings(database_url, config=path, max_request_timeout=30)  # seed 002's 30 s
+    assert "redis" not in settings.destination_kinds
+
+    phase_1 = {**webhook_env, **redis_env, "ENABLE_REDIS_FALLBACK": "true"}
+    async with (
+        Subscription(shared, channel) as subscription,
+        running(settings, environ=phase_1) as hl,
+    ):
+        hooks = api.ok_object(await hl.client.get("/api/v1/webhooks"))["data"]
+        by_name = {h["name"]: h for h in hooks}
+        assert sorted(by_name) == ["ENABLE_REDIS_FALLBACK", "WEBHOOK_URL"]
+        redis_hook = by_name["ENABLE_REDIS_FALLBACK"]
+        assert redis_hook["url"] == f"redis://127.0.0.1:6379/0?channel={channel}"
+        assert (redis_hook["managed_by"], redis_hook["format"]) == ("env", "data")
+        assert redis_hook["tenant_id"] == by_name["WEBHOOK_URL"]["tenant_id"]
+
+        sent = await api.send(hl.client, "model.registered", model)
+        [request] = await receiver.wait_for(1, "/api/models/ready")
+        assert seed_002_receiver(request, SEED_002_SECRET) == model
+        published = await subscription.message()
+        assert published == request.body  # the very payload the webhook got
+        deliveries = await api.settled(hl.client, sent["id"], count=2)
+        assert {d["status"] for d in deliveries} == {"succeeded"}
+
+    phase_2 = {**webhook_env, **redis_env, "ENABLE_REDIS_FALLBACK": "false"}
+    async with running(settings, environ=phase_2) as hl:
+        assert [str(c) for c in hl.node.declared.changes] == [
+            f"remove webhook {redis_hook['id']} (env:ENABLE_REDIS_FALLBACK)"
+        ]
+        hooks = api.ok_object(await hl.client.get("/api/v1/webhooks"))["data"]
+        assert [h["name"] for h in hooks] == ["WEBHOOK_URL"]
+        sent = await api.send(hl.client, "model.registered", model)
+        [delivery] = await api.settled(hl.client, sent["id"])
+        assert delivery["status"] == "succeeded"
+        # redis is no longer enabled: the fallback enabled it, HOOKLINE_DESTINATIONS does not.
+        refused = await hl.client.post(
+            "/api/v1/webhooks",
+            json={"tenant_id": hooks[0]["tenant_id"], "url": f"{SHARED_URL}?channel=c"},
+        )
+        assert refused.status_code == 422
+        assert "redis destinations are not enabled" in refused.json()["detail"]
+
+    async with running(settings, environ=webhook_env) as hl:  # phase 3
+        assert hl.node.declared.changes == []
