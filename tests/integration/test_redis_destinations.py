@@ -20,8 +20,8 @@ from hookline import portable
 from hookline.destinations.redis import Redis as RedisDestination
 from hookline.ssrf import NetworkPolicy
 from hookline.transport import Accepted, Failure, OutboundRequest
-from tests.support import api
 from tests.integration.test_seed_setups import SEED_002_SECRET, catalog, example, seed_002_receiver
+from tests.support import api
 from tests.support.harness import Running, free_port, make_settings, running
 from tests.support.receiver import Receiver
 from tests.support.redis_server import SHARED_URL, Subscription, private_redis, unique

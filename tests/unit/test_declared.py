@@ -258,10 +258,10 @@ def test_the_redis_fallback_url_and_channel() -> None:
         **SEED_002,
         "ENABLE_REDIS_FALLBACK": "TRUE",
         "REDIS_URL": "rediss://:pw@cache.example.com:6380/2",
-        "REDIS_CHANNEL": "models/ready",
+        "REDIS_CHANNEL": "models#ready:v1",
     }
     [_, redis] = env_webhooks(env, CATALOG)
-    assert redis.spec.url == "rediss://:pw@cache.example.com:6380/2?channel=models%2Fready"
+    assert redis.spec.url == "rediss://:pw@cache.example.com:6380/2?channel=models%23ready:v1"
     assert redis.key == "env:ENABLE_REDIS_FALLBACK"  # never the password
 
 
