@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from hookline import portable
 from hookline.destinations.redis import Redis as RedisDestination
+from hookline.node import Hookline
 from hookline.ssrf import NetworkPolicy
 from hookline.transport import Accepted, Failure, OutboundRequest
 from tests.integration.test_seed_setups import SEED_002_SECRET, catalog, example, seed_002_receiver
@@ -432,3 +433,32 @@ async def test_seed_002_migration_phases(
 
     async with running(settings, environ=webhook_env) as hl:  # phase 3
         assert hl.node.declared.changes == []
+
+
+async def test_a_declared_password_is_kept_sealed_and_compared_at_every_start(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    first = "redis://:first-pass-1@127.0.0.1:6379/0"
+    second = "redis://:second-pass-2@127.0.0.1:6379/0"
+    shown = "ENABLE_REDIS_FALLBACK redis://:****@127.0.0.1:6379/0?channel=hookline.events"
+    base = {"WEBHOOK_URL": "https://a.example/ready", "ENABLE_REDIS_FALLBACK": "true"}
+    settings = make_settings(database_url, max_request_timeout=30)
+    seen = []
+    for server in (first, first, second):
+        node = Hookline(settings, environ={**base, "REDIS_URL": server}, run_worker=False)
+        await node.start()
+        try:
+            hooks = await node.service.webhooks.managed("env")
+            redis_hook = hooks["env:ENABLE_REDIS_FALLBACK"]
+            assert redis_hook.url == "redis://:****@127.0.0.1:6379/0?channel=hookline.events"
+            url = f"{server}?channel=hookline.events"
+            assert await node.service.webhooks.has_url(redis_hook.id, url)
+            seen.append([str(c).replace(redis_hook.id, "wh") for c in node.declared.changes])
+        finally:
+            await node.stop()
+    assert seen[0][-1] == f"create webhook {shown}"
+    assert seen[1] == []  # the same password: nothing to change
+    assert seen[2] == [f"update webhook wh ({shown}): url"]
+    assert "first-pass-1" not in caplog.text
+    assert "second-pass-2" not in caplog.text
