@@ -9,6 +9,7 @@ import io
 import json
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -148,13 +149,15 @@ async def test_a_server_down_is_a_failed_attempt_retried_on_the_schedule(
         )
         pending = api.ok_object(await hl.client.get(f"/api/v1/deliveries/{delivery['id']}"))
         assert pending["status"] == "pending"
-        assert pending["next_attempt_at"] is not None
+        due = datetime.fromisoformat(pending["next_attempt_at"]).timestamp()
+        attempted = datetime.fromisoformat(first["created_at"]).timestamp()
+        assert 0.8 * 60 - 0.5 <= due - attempted <= 1.2 * 60 + 0.5  # the webhook's schedule
 
         async with (
             private_redis(tmp_path, port) as server,
             Subscription(server, "later") as subscription,
         ):
-            hl.advance(61)
+            hl.advance(due - hl.clock() + 0.05)  # to the retry, jitter and all
             assert json.loads(await subscription.message())["data"] == {"n": 1}
             done = await api.delivery_when(hl.client, delivery["id"], "succeeded")
         assert done["attempt_count"] == 2
