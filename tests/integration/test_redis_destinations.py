@@ -76,6 +76,11 @@ async def test_an_event_is_published_to_a_channel(
     assert attempt["error"] is None
     assert attempt["response_body"] == f"PUBLISH to {channel} reached 1 subscriber"
 
+    # A test send goes the same way (nobody listens now).
+    tested = api.ok_object(await hl.client.post(f"/api/v1/webhooks/{hook['id']}/test"))
+    assert (tested["status"], tested["status_code"]) == ("success", None)
+    assert tested["response_body"] == f"PUBLISH to {channel} reached 0 subscribers"
+
 
 async def test_an_event_is_added_to_a_stream_with_its_signature(
     hl: Running, shared: Redis, database_url: str
