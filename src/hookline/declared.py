@@ -405,13 +405,14 @@ def parse_file(text: str, env: Mapping[str, str], *, path: str = "hookline.toml"
         if not isinstance(owner, str) or not owner:
             raise reader.fail("webhooks", index, "tenant_id", "must be a tenant's uid (text)")
         spec = reader.model(WebhookCreate, row, "webhooks", index)
-        key = f"file:{owner}:{spec.name or spec.url}"
+        called = spec.name or mask(spec.url)  # never a password
+        key = f"file:{owner}:{called}"
         if any(w.key == key for w in webhooks):
             raise reader.fail(
                 "webhooks",
                 index,
                 "name",
-                f"tenant {owner!r} already has a webhook declared as {spec.name or spec.url!r}; "
+                f"tenant {owner!r} already has a webhook declared as {called!r}; "
                 "give each webhook of a tenant its own `name`",
             )
         webhooks.append(DeclaredWebhook(key, "file", owner, spec, f"webhooks[{index}]"))

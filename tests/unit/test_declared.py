@@ -298,3 +298,10 @@ def test_a_password_in_redis_url_is_never_in_a_message() -> None:
     with pytest.raises(ConfigurationError) as raised:
         env_webhooks(env, CATALOG)
     assert "pw1234" not in raised.value.detail
+
+
+def test_a_file_webhook_without_a_name_is_keyed_by_its_masked_url() -> None:
+    text = '[[webhooks]]\nurl = "redis://:pw-4321@cache.example.com/0?channel=c"\n'
+    [webhook] = parse_file(text, {}).webhooks
+    assert webhook.key == "file:default:redis://:****@cache.example.com/0?channel=c"
+    assert webhook.spec.url == "redis://:pw-4321@cache.example.com/0?channel=c"
