@@ -264,6 +264,14 @@ class Webhooks:
             row = (await webhook_rows.targets(conn, {webhook_id})).get(webhook_id)
         return row is not None and self._vault.open(row.secret) == secret
 
+    async def has_url(self, webhook_id: str, url: str) -> bool:
+        """Whether `url` is the webhook's URL, credentials included (they are kept sealed)."""
+        async with self._db.read() as conn:
+            row = (await webhook_rows.targets(conn, {webhook_id})).get(webhook_id)
+        if row is None:
+            return False
+        return (row.url if row.url_sealed is None else self._vault.open(row.url_sealed)) == url
+
     async def _sealed(self, webhook_id: str, tenant: str | None) -> SealedTarget:
         """The webhook as the worker sends to it, its secrets still sealed (404 if unknown)."""
         async with self._db.read() as conn:
