@@ -205,7 +205,7 @@ class Smtp:
         self._envelope_sender = parseaddr(sender)[1]
         self._tls = tls_context
         self._pool: Pool[_Session] = Pool(self._open, _shut, idle=idle, clock=clock)
-        self._free: asyncio.Queue[str] = asyncio.Queue()
+        self._free: asyncio.LifoQueue[str] = asyncio.LifoQueue()  # the warmest one first
         for slot in range(CONNECTIONS):
             self._free.put_nowait(f"connection-{slot}")
         self._local_hostname: str | None = None

@@ -46,7 +46,8 @@ class EmailProblem(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Email:
-    """One mail: `text` is what is signed (the request's body), `html` its alternative."""
+    """One mail: `text` is what is signed (the request's body; CRLF line breaks, as MIME
+    text is), `html` its alternative."""
 
     subject: str
     text: str
@@ -226,8 +227,9 @@ class _Text(HTMLParser):
 
 
 def text_of(page: str) -> str:
-    """The HTML without its tags, as readable lines; ends with one newline (so the text part a
-    mail reader decodes is these exact bytes, and a signature over it verifies)."""
+    """The HTML without its tags, as readable lines in MIME's canonical form: CRLF line
+    breaks, one at the end. A mail's text part decodes to exactly this, so a signature over
+    it verifies."""
     parser = _Text()
     parser.feed(page)
     parser.close()
@@ -236,4 +238,4 @@ def text_of(page: str) -> str:
         cells = [_SPACES.sub(" ", cell).strip() for cell in raw.split("\t")]
         lines.append(": ".join(cell for cell in cells if cell))
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
-    return text + "\n"
+    return (text + "\n").replace("\n", "\r\n")
