@@ -262,6 +262,23 @@ async def test_a_mailto_webhook_that_cannot_work_is_a_422_saying_what_to_fix(
     assert "HOOKLINE_SMTP_URL" in not_enabled["detail"]
 
 
+async def test_moving_a_webhook_to_or_from_mailto_takes_the_new_kinds_default_format(
+    sqlite_url: str, relay: SmtpRelay
+) -> None:
+    async with running(mail_settings(sqlite_url, relay.url())) as hl:
+        tenant = await api.tenant(hl.client)
+        hook = await api.webhook(hl.client, tenant["id"], "https://example.com/hook")
+        path = f"/api/v1/webhooks/{hook['id']}"
+        to_mail = api.ok(await hl.client.patch(path, json={"url": "mailto:a@example.com"}))
+        back = api.ok(await hl.client.patch(path, json={"url": "https://example.com/h"}))
+        kept = api.ok(
+            await hl.client.patch(path, json={"url": "https://example.com/x", "format": "data"})
+        )
+
+    assert (hook["format"], to_mail["format"], back["format"]) == ("standard", "email", "standard")
+    assert kept["format"] == "data"
+
+
 async def wait_attempts(hl: Running, event_id: str, count: int) -> dict[str, Any]:
     """The event's one delivery once it has `count` attempts."""
     deadline = time.monotonic() + 10

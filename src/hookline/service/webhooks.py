@@ -327,6 +327,11 @@ class Webhooks:
         if "signature" in values:
             values["signature"] = schemes.expand(values["signature"])
         if values.keys() & {"format", "template", "format_options", "url"}:
+            moved = "url" in values and formats.is_mail(values["url"]) != formats.is_mail(
+                current.url
+            )
+            if moved and "format" not in values:  # to or from mailto: the new kind's default
+                values["format"] = formats.default_for(values["url"])
             if values.get("format", current.format) != current.format:
                 # another format: the old one's template and options go unless sent again
                 values.setdefault("template", None)
