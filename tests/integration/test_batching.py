@@ -19,6 +19,7 @@ from tests.support import api
 from tests.support.databases import delivery_statuses
 from tests.support.harness import Running, make_settings, running
 from tests.support.receiver import Custom, Receiver, Reply
+from tests.support.smtp import SmtpRelay
 
 LONG_WAIT_MS = 600_000  # ten minutes: only the count bound, or a moved clock, sends
 
@@ -295,3 +296,31 @@ async def test_two_workers_never_split_or_share_a_batch(
     # other holds is skipped): more, smaller batches, never a shared event.
     assert all(len(orjson.loads(next(iter(b)))) <= 5 for b in contents.values())
     assert len(contents) >= 8
+
+
+async def test_a_mailto_batch_is_one_mail_of_its_events(database_url: str) -> None:
+    relay = SmtpRelay()
+    relay.start()
+    try:
+        settings = make_settings(
+            database_url, smtp_url=relay.url(), smtp_from="Alerts <alerts@example.com>"
+        )
+        async with running(settings) as hl:
+            tenant = await api.tenant(hl.client)
+            await api.event_type(hl.client, "order.filled")
+            await api.webhook(
+                hl.client,
+                tenant["id"],
+                "mailto:trader@example.com",
+                batch={"max_events": 3, "max_wait_ms": LONG_WAIT_MS},
+            )
+            sent = await send_fills(hl, tenant["id"], 3)
+            [mail] = await relay.wait_for(1)
+            for event in sent:
+                [delivery] = await api.settled(hl.client, event["id"])
+                assert delivery["batch_id"] == mail.header("webhook-id")
+    finally:
+        relay.stop()
+    assert mail.recipients == ["trader@example.com"]
+    assert mail.header("Subject").startswith("3 events")
+    assert mail.header("webhook-id").startswith("bat_")
