@@ -324,3 +324,28 @@ async def test_a_mailto_batch_is_one_mail_of_its_events(database_url: str) -> No
     assert mail.recipients == ["trader@example.com"]
     assert mail.header("Subject").startswith("3 events")
     assert mail.header("webhook-id").startswith("bat_")
+
+
+async def test_recovering_part_of_a_failed_batch_sends_the_whole_batch_again(
+    hookline: Running, receiver: Receiver
+) -> None:
+    receiver.script("/down", Reply(500), Reply(200))
+    hook = await batch_webhook(hookline, receiver, "/down", 2, retry_schedule=[])
+    sent = await send_fills(hookline, hook["tenant_id"], 2)
+    [failed] = await receiver.wait_for(1, "/down")
+    first, second = [await delivery_of(hookline, s["id"]) for s in sent]
+    await api.delivery_when(hookline.client, first["id"], "failed")
+    await api.delivery_when(hookline.client, second["id"], "failed")
+
+    # A time range that holds the first event only: the batch still goes whole, as it was.
+    window = {"since": first["created_at"], "until": second["created_at"]}
+    recovered = api.ok_object(
+        await hookline.client.post(f"/api/v1/webhooks/{hook['id']}/recover", json=window), 202
+    )
+    assert recovered["requeued"] == 1
+    [_, again] = await receiver.wait_for(2, "/down")
+    assert again.headers["webhook-id"] == failed.headers["webhook-id"]
+    assert again.body == failed.body
+    for delivery in (first, second):
+        done = await api.delivery_when(hookline.client, delivery["id"], "succeeded")
+        assert done["attempt_count"] == 2

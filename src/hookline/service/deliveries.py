@@ -138,6 +138,8 @@ class Deliveries:
             requeued = await delivery_rows.requeue_finished(
                 conn, webhook_id, since=since, until=until, now=self._clock()
             )
+            if requeued:  # a batch goes again whole, under one leader
+                await batch_rows.requeue_whole(conn, webhook_id, now=self._clock())
         route = Route(webhook.id, webhook.tenant_id, frozenset(webhook.event_types), webhook.filter)
         created, after = 0, ""
         while True:  # in chunks, so ingest is never held up for long

@@ -171,3 +171,45 @@ async def retry_batch(conn: AsyncConnection, current: Delivery, *, now: float) -
     row = (await conn.execute(stmt)).one_or_none()
     await announce(conn)
     return Delivery.model_validate(dict(row._mapping)) if row else None
+
+
+async def requeue_whole(conn: AsyncConnection, webhook_id: str, *, now: float) -> int:
+    """After a recovery queued a webhook's failed and cancelled deliveries again: a batch goes
+    again whole (members outside the recovered time range too) with one leader, so no part of
+    it is ever sent under its id alone. Returns how many batches go again."""
+    requeued = (
+        select(deliveries.c.batch_id)
+        .where(
+            deliveries.c.webhook_id == webhook_id,
+            deliveries.c.batch_id.is_not(None),
+            deliveries.c.status == PENDING,
+            deliveries.c.lease_token.is_(None),
+            deliveries.c.trigger == Trigger.MANUAL.value,
+            deliveries.c.next_attempt_at.is_not(None),
+        )
+        .distinct()
+    )
+    batch_ids = list((await conn.execute(requeued)).scalars())
+    for batch_id in batch_ids:
+        members = and_(deliveries.c.webhook_id == webhook_id, deliveries.c.batch_id == batch_id)
+        await conn.execute(
+            update(deliveries)
+            .where(
+                members,
+                deliveries.c.status.in_(
+                    [DeliveryStatus.FAILED.value, DeliveryStatus.CANCELLED.value]
+                ),
+            )
+            .values(status=PENDING, trigger=Trigger.MANUAL.value, finished_at=None)
+        )
+        waiting = members & (deliveries.c.status == PENDING) & deliveries.c.lease_token.is_(None)
+        leader = (await conn.execute(select(func.min(deliveries.c.id)).where(waiting))).scalar_one()
+        await conn.execute(
+            update(deliveries)
+            .where(waiting, deliveries.c.id != leader)
+            .values(next_attempt_at=None)
+        )
+        await conn.execute(
+            update(deliveries).where(deliveries.c.id == leader).values(next_attempt_at=now)
+        )
+    return len(batch_ids)
