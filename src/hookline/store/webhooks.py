@@ -115,14 +115,20 @@ async def cancel_pending(conn: AsyncConnection, webhook_id: str, reason: str, no
 
 
 def _route(row: AnyRow) -> Route:
-    return Route(row.id, row.tenant_id, frozenset(row.event_types), row.filter)
+    return Route(
+        row.id, row.tenant_id, frozenset(row.event_types), row.filter, row.ordering == "fifo"
+    )
 
 
 async def routes(conn: AsyncConnection, tenant_ids: set[str], *, everyone: bool) -> list[Route]:
     """Active webhooks that may receive events for these tenants (every tenant's for a
     broadcast): what fan-out matches against."""
     query = select(
-        webhooks.c.id, webhooks.c.tenant_id, webhooks.c.event_types, webhooks.c.filter
+        webhooks.c.id,
+        webhooks.c.tenant_id,
+        webhooks.c.event_types,
+        webhooks.c.filter,
+        webhooks.c.ordering,
     ).where(webhooks.c.is_active.is_(True))
     if not everyone:
         if not tenant_ids:
@@ -251,6 +257,7 @@ async def gates(conn: AsyncConnection, webhook_ids: set[str], *, lock: bool) -> 
             webhooks.c.max_in_flight,
             webhooks.c.rate_limit_per_minute,
             webhooks.c.throttle_tat,
+            webhooks.c.ordering,
         )
         .where(webhooks.c.id.in_(webhook_ids))
         .order_by(webhooks.c.id)
@@ -265,6 +272,7 @@ async def gates(conn: AsyncConnection, webhook_ids: set[str], *, lock: bool) -> 
             max_in_flight=row.max_in_flight,
             rate_limit_per_minute=row.rate_limit_per_minute,
             throttle_tat=epoch(row.throttle_tat),
+            ordered=row.ordering == "fifo",
         )
         for row in await conn.execute(stmt)
     ]
