@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Text, bindparam, case, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Integer,
+    Text,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.models import Delivery, DeliveryStatus, NumberedPage, Page, Paging, Trigger
@@ -19,10 +31,16 @@ FAILED = DeliveryStatus.FAILED.value
 BLOCK = "block"
 
 
+def _sql(value: str) -> Any:
+    """A constant written into the statement, not bound: PostgreSQL can then plan the claim
+    once (a generic plan) and still match the partial indexes' predicates."""
+    return literal_column(f"'{value}'")
+
+
 def _blocks_on_failure(webhook_id: Any) -> Any:
     """The webhook is FIFO with `fifo_on_failure: block`: a finally failed head holds its
     queue until it is retried or cancelled."""
-    return exists().where(webhooks.c.id == webhook_id, webhooks.c.fifo_on_failure == BLOCK)
+    return exists().where(webhooks.c.id == webhook_id, webhooks.c.fifo_on_failure == _sql(BLOCK))
 
 
 def _earlier(status: str, delivery: Any) -> Any:
@@ -33,7 +51,7 @@ def _earlier(status: str, delivery: Any) -> Any:
         select(other.c.id)
         .where(
             other.c.webhook_id == delivery.c.webhook_id,
-            other.c.status == status,
+            other.c.status == _sql(status),
             other.c.ordered == True,  # noqa: E712 (the partial index's own spelling)
             other.c.id < delivery.c.id,
         )
@@ -132,17 +150,19 @@ async def claim(
     FIFO heads go first (there is at most one per FIFO webhook), then unordered deliveries,
     oldest first. The two are separate statements on separate indexes, so a long FIFO queue
     waiting behind its head costs the claim of everything else nothing."""
-    heads = await _claim(
-        conn,
-        _due_heads(now),
-        now,
-        lease_until,
-        limit,
-        token,
-        skip_locked,
-        skip_webhooks,
-        skip_tenants,
-    )
+    heads: list[Claim] = []
+    if await _any_fifo(conn):
+        heads = await _claim(
+            conn,
+            _due_heads(now),
+            now,
+            lease_until,
+            limit,
+            token,
+            skip_locked,
+            skip_webhooks,
+            skip_tenants,
+        )
     if len(heads) >= limit:
         return heads
     others = await _claim(
@@ -159,9 +179,17 @@ async def claim(
     return heads + others
 
 
+_ANY_FIFO = select(exists().where(webhooks.c.ordering == _sql("fifo")))
+
+
+async def _any_fifo(conn: AsyncConnection) -> bool:
+    """Whether any webhook is FIFO: without one, the claim of heads is not even planned."""
+    return bool((await conn.execute(_ANY_FIFO)).scalar())
+
+
 def _due_unordered(now: float) -> Any:
     return select(deliveries.c.id).where(
-        deliveries.c.status == PENDING,
+        deliveries.c.status == _sql(PENDING),
         deliveries.c.ordered == False,  # noqa: E712 (ix_deliveries_due's own spelling)
         deliveries.c.next_attempt_at <= now,
     )
@@ -176,19 +204,19 @@ def _due_heads(now: float) -> Any:
         select(queue.c.id)
         .where(
             queue.c.webhook_id == webhooks.c.id,
-            queue.c.status == PENDING,
+            queue.c.status == _sql(PENDING),
             queue.c.ordered == True,  # noqa: E712
         )
         .order_by(queue.c.id)
         .limit(1)
         .scalar_subquery()
     )
-    fifo_heads = select(head).where(webhooks.c.ordering == "fifo")
+    fifo_heads = select(head).where(webhooks.c.ordering == _sql("fifo"))
     other = deliveries.alias("in_flight")
     in_flight = exists().where(
         other.c.webhook_id == deliveries.c.webhook_id,
         other.c.lease_token.is_not(None),
-        other.c.status == PENDING,
+        other.c.status == _sql(PENDING),
         other.c.next_attempt_at > now,
         other.c.id != deliveries.c.id,
     )
@@ -197,7 +225,7 @@ def _due_heads(now: float) -> Any:
     )
     return select(deliveries.c.id).where(
         deliveries.c.id.in_(fifo_heads),
-        deliveries.c.status == PENDING,
+        deliveries.c.status == _sql(PENDING),
         deliveries.c.next_attempt_at <= now,
         ~in_flight,
         ~failed_ahead,
@@ -224,7 +252,7 @@ async def _claim(
         due = due.with_for_update(skip_locked=True)
     stmt = (
         update(deliveries)
-        .where(deliveries.c.id.in_(due.scalar_subquery()), deliveries.c.status == PENDING)
+        .where(deliveries.c.id.in_(due.scalar_subquery()), deliveries.c.status == _sql(PENDING))
         .values(lease_token=token, next_attempt_at=lease_until)
         .returning(
             deliveries.c.id,
