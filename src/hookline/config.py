@@ -17,8 +17,13 @@ DESTINATION_KINDS = ("https", "http", "mailto", "redis", "amqp", "nats")
 class Settings(BaseSettings):
     """Every setting hookline reads, with its default. See docs/configuration.md."""
 
+    # Inputs stay out of error texts: HOOKLINE_SMTP_URL and the keys hold secrets.
     model_config = SettingsConfigDict(
-        env_prefix="HOOKLINE_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="HOOKLINE_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,
     )
 
     database_url: str = "sqlite:///./hookline.db"
@@ -139,6 +144,33 @@ class Settings(BaseSettings):
                 + ", ".join(DESTINATION_KINDS)
             )
         return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from hookline.destinations.smtp import parse_relay
+
+            parse_relay(value.get_secret_value())  # a ValueError says what to fix
+        return value
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _check_smtp_from(cls, value: str | None) -> str | None:
+        if value is not None:
+            from hookline.destinations.smtp import check_sender
+
+            check_sender(value)
+        return value
+
+    @model_validator(mode="after")
+    def _check_mail_kind(self) -> Settings:
+        if self.destinations is not None and "mailto" in self.destinations and not self.smtp_url:
+            raise ValueError(
+                "HOOKLINE_DESTINATIONS enables mailto, which sends through an SMTP relay: set "
+                "HOOKLINE_SMTP_URL (smtp://[user:pass@]host:port), or drop mailto"
+            )
+        return self
 
     @field_validator("allowed_networks", mode="before")
     @classmethod

@@ -68,6 +68,8 @@ async def check(settings: Settings, file: FileConfig | None, env: Mapping[str, s
             allow_http=settings.allow_http,
             allowed_networks=settings.allowed_networks,
             max_request_timeout=settings.max_request_timeout,
+            destinations=settings.destinations,  # the kinds declared webhooks may use
+            smtp_url=settings.smtp_url,
         )
         db = Database(empty.database_url, pool_size=1)
         try:

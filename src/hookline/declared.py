@@ -6,7 +6,9 @@ Environment (seed 000): `WEBHOOKS_ALL=url,url` (every event) and `WEBHOOKS_<NAME
 where NAME is an event type group (CASCADE) or a type's name written in upper case with every
 character that is not a letter or digit as `_` (WEBHOOKS_ORDER_FILLED: `order.filled`).
 Environment (seed 002): `WEBHOOK_URL`, with `WEBHOOK_SECRET`, `WEBHOOK_TIMEOUT`,
-`WEBHOOK_MAX_RETRIES`, `WEBHOOK_RETRY_DELAY`, `WEBHOOK_SIGNATURE_HEADER`, `WEBHOOK_FORMAT`.
+`WEBHOOK_MAX_RETRIES`, `WEBHOOK_RETRY_DELAY`, `WEBHOOK_SIGNATURE_HEADER`, `WEBHOOK_FORMAT`;
+and its migration mode, `ENABLE_REDIS_FALLBACK=true` with `REDIS_URL` and `REDIS_CHANNEL`: a
+Redis channel next to WEBHOOK_URL, with the same events, body and signature (dual publishing).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from dotenv import dotenv_values
 from pydantic import BaseModel, ValidationError
 
 from hookline import formats
+from hookline.destinations.urls import kind_of, mask
 from hookline.errors import ConfigurationError
 from hookline.models import EventTypeCreate, ManagedBy, TenantCreate, WebhookCreate
 
@@ -36,6 +40,13 @@ DEFAULT_MAX_RETRIES = 5
 DEFAULT_RETRY_DELAY = 2.0
 DEFAULT_SIGNATURE_HEADER = "X-Webhook-Signature"
 DEFAULT_FORMAT = "data"
+# Seed 002's migration mode.
+REDIS_FALLBACK = "ENABLE_REDIS_FALLBACK"
+DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+DEFAULT_REDIS_CHANNEL = "hookline.events"
+CHANNEL_SAFE = ":/@!$'()*,;"  # kept as written in the URL's query; the rest percent-encoded
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off", "")
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 TABLES = ("event_types", "tenants", "webhooks")
 
@@ -161,7 +172,8 @@ def _env_webhook(
         spec = WebhookCreate.model_validate(values)
     except ValidationError as exc:
         raise ConfigurationError(f"{variable}: {_problems(exc, _ENV_FIELDS)}") from None
-    return DeclaredWebhook(f"env:{variable}:{url}", "env", DEFAULT_TENANT, spec, variable)
+    key = f"env:{variable}" if variable == REDIS_FALLBACK else f"env:{variable}:{mask(url)}"
+    return DeclaredWebhook(key, "env", DEFAULT_TENANT, spec, variable)
 
 
 _ENV_FIELDS = {
@@ -212,7 +224,49 @@ def env_webhooks(env: Mapping[str, str], catalog: Sequence[CatalogEntry]) -> lis
     if env.get("WEBHOOK_URL", "").strip():
         for url in _urls(env["WEBHOOK_URL"]):
             found.append(_env_webhook("WEBHOOK_URL", url, [], policy, seed_002=True))
+    if redis_fallback(env):
+        if not env.get("WEBHOOK_URL", "").strip():
+            raise ConfigurationError(
+                f"{REDIS_FALLBACK}=true publishes to Redis next to WEBHOOK_URL (seed 002's dual "
+                "publishing), and WEBHOOK_URL is not set: set it, or declare a redis:// webhook "
+                "in HOOKLINE_CONFIG instead"
+            )
+        url = redis_fallback_url(env)
+        found.append(_env_webhook(REDIS_FALLBACK, url, [], policy, seed_002=True))
     return found
+
+
+def redis_fallback(env: Mapping[str, str]) -> bool:
+    """Whether seed 002's migration mode is on: ENABLE_REDIS_FALLBACK=true."""
+    raw = env.get(REDIS_FALLBACK, "").strip()
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise ConfigurationError(f"{REDIS_FALLBACK} must be true or false; got {raw!r}")
+
+
+def redis_fallback_url(env: Mapping[str, str]) -> str:
+    """The redis:// destination of the migration mode: REDIS_URL's server, REDIS_CHANNEL."""
+    server = env.get("REDIS_URL", "").strip() or DEFAULT_REDIS_URL
+    channel = env.get("REDIS_CHANNEL", "").strip() or DEFAULT_REDIS_CHANNEL
+    if kind_of(server) != "redis":
+        raise ConfigurationError(
+            f"REDIS_URL must be a Redis server's URL such as {DEFAULT_REDIS_URL} (rediss:// for "
+            f"TLS); got {mask(server)!r}"
+        )
+    if "?" in server or "#" in server:
+        raise ConfigurationError(
+            f"REDIS_URL names the server only, as in {DEFAULT_REDIS_URL}; the channel comes "
+            f"from REDIS_CHANNEL; got {mask(server)!r}"
+        )
+    return f"{server}?channel={quote(channel, safe=CHANNEL_SAFE)}"
+
+
+def implied_destinations(env: Mapping[str, str]) -> frozenset[str]:
+    """Destination kinds the declared environment enables by itself, beyond
+    HOOKLINE_DESTINATIONS: `redis` in seed 002's migration mode (the operator asked for it)."""
+    return frozenset({"redis"}) if redis_fallback(env) else frozenset()
 
 
 def env_mentions_webhooks(env: Mapping[str, str]) -> bool:
@@ -351,13 +405,14 @@ def parse_file(text: str, env: Mapping[str, str], *, path: str = "hookline.toml"
         if not isinstance(owner, str) or not owner:
             raise reader.fail("webhooks", index, "tenant_id", "must be a tenant's uid (text)")
         spec = reader.model(WebhookCreate, row, "webhooks", index)
-        key = f"file:{owner}:{spec.name or spec.url}"
+        called = spec.name or mask(spec.url)  # never a password
+        key = f"file:{owner}:{called}"
         if any(w.key == key for w in webhooks):
             raise reader.fail(
                 "webhooks",
                 index,
                 "name",
-                f"tenant {owner!r} already has a webhook declared as {spec.name or spec.url!r}; "
+                f"tenant {owner!r} already has a webhook declared as {called!r}; "
                 "give each webhook of a tenant its own `name`",
             )
         webhooks.append(DeclaredWebhook(key, "file", owner, spec, f"webhooks[{index}]"))

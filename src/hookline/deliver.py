@@ -122,24 +122,36 @@ class Skipped:
 
 def build_request(job: Job, at: float) -> OutboundRequest:
     """The request of one attempt made at `at`: the body in the webhook's format, signed with
-    its scheme. Raises formats.FormatError when the body cannot be rendered."""
+    its scheme. For `mailto:` the body is the mail's text part (what is signed), with its
+    subject and HTML beside it. Raises formats.FormatError when the body cannot be rendered."""
     target = job.target
-    body = formats.render(target.format, job.payload, target.context)
+    mail = None
+    if formats.is_mail(target.url):
+        mail = formats.render_email(target.format, [job.payload], target.context)
+        body = mail.text.encode()
+    else:
+        body = formats.render(target.format, job.payload, target.context)
     signed = schemes.headers(
         target.scheme,
         target.keys,
         schemes.Message(job.event_id, target.webhook_id, job.event_type, at, body),
     )
-    headers = {
-        **target.headers,
-        "content-type": "application/json",
-        "x-webhook-event": job.event_type,
-    }
+    headers = {**target.headers}
+    if mail is None:  # a mail's parts carry their own content types
+        headers["content-type"] = "application/json"
+    headers["x-webhook-event"] = job.event_type
     for name, value in signed.items():  # the scheme's spelling wins over a default's
         for taken in [k for k in headers if k.lower() == name.lower()]:
             del headers[taken]
         headers[name] = value
-    return OutboundRequest(url=target.url, headers=headers, body=body, timeout=target.timeout)
+    return OutboundRequest(
+        url=target.url,
+        headers=headers,
+        body=body,
+        timeout=target.timeout,
+        subject=None if mail is None else mail.subject,
+        html=None if mail is None else mail.html,
+    )
 
 
 def prepare(job: Job, at: float) -> OutboundRequest | Failure:

@@ -647,7 +647,12 @@ class Preview(Record):
     """What a delivery would send, without sending it."""
 
     headers: dict[str, str]
-    body: str = Field(description="Exactly the bytes that would be sent, as UTF-8 text.")
+    body: str = Field(
+        description="Exactly the bytes that would be sent, as UTF-8 text (a mailto: webhook's "
+        "text part, which the signature covers)."
+    )
+    subject: str | None = Field(default=None, description="mailto: the mail's subject.")
+    html: str | None = Field(default=None, description="mailto: the mail's HTML part.")
 
 
 class EventSend(Input):

@@ -69,6 +69,11 @@ class Hookline:
         self.policy = network_policy(settings)
         self.catalog = EventCatalog(self.db, clock=clock)
         self.vault = Vault.load(_secret(settings.secret_key), settings.data_dir)
+        # HOOKLINE_DESTINATIONS, and what the declared environment enables by itself (seed 002's
+        # ENABLE_REDIS_FALLBACK: redis).
+        self.destination_kinds = settings.destination_kinds | declared.implied_destinations(
+            self.environ
+        )
         self.destinations = destinations.build(
             settings,
             Transport(
@@ -78,6 +83,7 @@ class Hookline:
                 max_connections=settings.worker_concurrency,
             ),
             self.policy,
+            kinds=self.destination_kinds,
         )
         self.retry_policy = RetryPolicy(
             schedule=settings.retry_schedule, retry_after_max=settings.retry_after_max
@@ -128,7 +134,7 @@ class Hookline:
             ingestor=self.ingestor,
             policy=self.policy,
             transport=self.destinations,
-            destination_kinds=settings.destination_kinds,
+            destination_kinds=self.destination_kinds,
             vault=self.vault,
             on_requeue=self._wake_worker,
             on_keys_revoked=self.authenticator.forget,

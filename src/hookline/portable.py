@@ -24,7 +24,7 @@ from hookline.store.migrate import alembic_config, upgrade
 from hookline.vault import Vault
 
 FORMAT = 1
-SEALED = {"webhooks": ("secret", "previous_secret")}  # columns encrypted with the secret key
+SEALED = {"webhooks": ("secret", "previous_secret", "url_sealed")}  # encrypted with the secret key
 # Rows up to the last table holding sealed values are few (tenants, keys, event types,
 # webhooks): they are read and checked before anything is written.
 _LAST_SEALED = max(i for i, table in enumerate(dump.TABLES) if table.name in SEALED)

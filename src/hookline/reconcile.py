@@ -29,6 +29,7 @@ from hookline.declared import (
     catalog_after,
     env_webhooks,
 )
+from hookline.destinations.urls import mask
 from hookline.errors import ConfigurationError, HooklineError
 from hookline.models import (
     EventType,
@@ -247,15 +248,19 @@ class Reconciler:
             existing = current.get(declared.key)
             if existing is None:
                 self._add(
-                    Change("create", "webhook", f"{declared.where} {declared.spec.url}"),
-                    self._create_webhook(declared),
+                    Change("create", "webhook", _shown(declared)), self._create_webhook(declared)
                 )
                 continue
             try:
                 values = _webhook_changes(existing, declared)
             except HooklineError as exc:
                 raise ConfigurationError(f"{declared.where}: {exc.detail}") from exc
-            name = f"{existing.id} ({declared.where} {declared.spec.url})"
+            url = declared.spec.url
+            if "url" in values or (
+                mask(url) != url and not await self._service.webhooks.has_url(existing.id, url)
+            ):
+                values["url"] = url  # compared masked, as stored; its credentials sealed apart
+            name = f"{existing.id} ({_shown(declared)})"
             steps: list[tuple[Change, Step]] = []
             if values:
                 update = WebhookUpdate.model_validate(values)
@@ -286,7 +291,7 @@ class Reconciler:
                 spec, tenant=None, managed=(declared.source, declared.key)
             )
             if declared.spec.secret is None:
-                self.outcome.secrets[f"{declared.where} {declared.spec.url}"] = created.secret
+                self.outcome.secrets[_shown(declared)] = created.secret
 
         return step
 
@@ -303,7 +308,7 @@ class Reconciler:
                 webhook_id, rotation, tenant=None, managed=True
             )
             if secret is None:
-                self.outcome.secrets[f"{declared.where} {declared.spec.url}"] = rotated.secret
+                self.outcome.secrets[_shown(declared)] = rotated.secret
 
         return step
 
@@ -312,6 +317,11 @@ class Reconciler:
             await self._service.webhooks.delete(webhook_id, tenant=None, managed=True)
 
         return step
+
+
+def _shown(declared: DeclaredWebhook) -> str:
+    """A declared webhook in messages and logs: where, and its URL without credentials."""
+    return f"{declared.where} {mask(declared.spec.url)}"
 
 
 def _type_values(spec: EventTypeCreate) -> dict[str, Any]:
@@ -342,6 +352,7 @@ def _webhook_changes(existing: Webhook, declared: DeclaredWebhook) -> dict[str, 
     """The declared fields whose stored value differs, with the declared values."""
     spec = declared.spec
     wanted: dict[str, Any] = {name: getattr(spec, name) for name in WEBHOOK_FIELDS}
+    wanted["url"] = mask(spec.url)  # stored masked
     wanted["event_types"] = sorted(set(spec.event_types))
     if spec.filter is not None:
         wanted["filter"] = filters.validate(spec.filter)

@@ -99,3 +99,19 @@ def test_without_a_file_the_environment_alone_is_checked(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].startswith("no HOOKLINE_CONFIG file")
     assert "  create webhook WEBHOOK_URL https://a.example/x" in result.stdout
+
+
+def test_seed_002_redis_fallback_is_reported_without_its_password(tmp_path: Path) -> None:
+    env = {
+        "HOOKLINE_DATABASE_URL": f"sqlite:///{tmp_path}/h.db",
+        "WEBHOOK_URL": "https://a.example/ready",
+        "ENABLE_REDIS_FALLBACK": "true",
+        "REDIS_URL": "redis://:pw-9876@cache.example.com:6379/0",
+    }
+    result = check(env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == (
+        "  create webhook ENABLE_REDIS_FALLBACK "
+        "redis://:****@cache.example.com:6379/0?channel=hookline.events"
+    )
+    assert "pw-9876" not in result.stdout + result.stderr

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from hookline.declared import CatalogEntry, env_name, env_webhooks, environment, parse_file
+from hookline.declared import (
+    CatalogEntry,
+    env_name,
+    env_webhooks,
+    environment,
+    implied_destinations,
+    parse_file,
+)
 from hookline.errors import ConfigurationError
 
 CATALOG = [
@@ -224,3 +232,76 @@ def test_a_bad_file_names_the_line_and_the_fix(
 ) -> None:
     with pytest.raises(ConfigurationError, match=message):
         parse_file(text, env, path="x.toml")
+
+
+# --- seed 002's migration mode: ENABLE_REDIS_FALLBACK ----------------------------------------
+
+SEED_002 = {"WEBHOOK_URL": "https://hokusai.example/ready", "WEBHOOK_SECRET": "s" * 20}
+
+
+def test_the_redis_fallback_publishes_next_to_webhook_url_with_its_defaults() -> None:
+    env = {**SEED_002, "ENABLE_REDIS_FALLBACK": "true", "WEBHOOK_SIGNATURE_HEADER": "X-Sig"}
+    webhook, redis = env_webhooks(env, CATALOG)
+    assert redis.where == "ENABLE_REDIS_FALLBACK"
+    assert redis.key == "env:ENABLE_REDIS_FALLBACK"  # one per installation, whatever its URL
+    assert redis.spec.url == "redis://localhost:6379/0?channel=hookline.events"
+    assert (redis.tenant, redis.source) == (webhook.tenant, "env")
+    # The same events, body, signature and schedule as the env webhook.
+    for field in ("event_types", "format", "secret", "signature", "timeout", "retry_schedule"):
+        assert getattr(redis.spec, field) == getattr(webhook.spec, field), field
+    assert redis.spec.format == "data"
+    assert implied_destinations(env) == {"redis"}
+
+
+def test_the_redis_fallback_url_and_channel() -> None:
+    env = {
+        **SEED_002,
+        "ENABLE_REDIS_FALLBACK": "TRUE",
+        "REDIS_URL": "rediss://:pw@cache.example.com:6380/2",
+        "REDIS_CHANNEL": "models#ready:v1",
+    }
+    [_, redis] = env_webhooks(env, CATALOG)
+    assert redis.spec.url == "rediss://:pw@cache.example.com:6380/2?channel=models%23ready:v1"
+    assert redis.key == "env:ENABLE_REDIS_FALLBACK"  # never the password
+
+
+@pytest.mark.parametrize("value", ["false", "0", "no", "", "  "])
+def test_the_redis_fallback_off(value: str) -> None:
+    env = {**SEED_002, "ENABLE_REDIS_FALLBACK": value, "REDIS_URL": "redis://x.example"}
+    assert [w.where for w in env_webhooks(env, CATALOG)] == ["WEBHOOK_URL"]
+    assert implied_destinations(env) == frozenset()
+    assert implied_destinations({}) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({**SEED_002, "ENABLE_REDIS_FALLBACK": "maybe"}, "must be true or false; got 'maybe'"),
+        ({"ENABLE_REDIS_FALLBACK": "true"}, "WEBHOOK_URL is not set"),
+        (
+            {**SEED_002, "ENABLE_REDIS_FALLBACK": "true", "REDIS_URL": "https://x.example"},
+            "REDIS_URL must be a Redis server's URL",
+        ),
+        (
+            {**SEED_002, "ENABLE_REDIS_FALLBACK": "true", "REDIS_URL": "redis://h/0?channel=x"},
+            "the channel comes from REDIS_CHANNEL",
+        ),
+    ],
+)
+def test_bad_redis_fallback_variables_say_which_and_how(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        env_webhooks(env, CATALOG)
+
+
+def test_a_password_in_redis_url_is_never_in_a_message() -> None:
+    env = {**SEED_002, "ENABLE_REDIS_FALLBACK": "true", "REDIS_URL": "redis://:pw1234@h/0?x=1"}
+    with pytest.raises(ConfigurationError) as raised:
+        env_webhooks(env, CATALOG)
+    assert "pw1234" not in raised.value.detail
+
+
+def test_a_file_webhook_without_a_name_is_keyed_by_its_masked_url() -> None:
+    text = '[[webhooks]]\nurl = "redis://:pw-4321@cache.example.com/0?channel=c"\n'
+    [webhook] = parse_file(text, {}).webhooks
+    assert webhook.key == "file:default:redis://:****@cache.example.com/0?channel=c"
+    assert webhook.spec.url == "redis://:pw-4321@cache.example.com/0?channel=c"

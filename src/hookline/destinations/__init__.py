@@ -82,11 +82,18 @@ def _elapsed_ms(started: float) -> int:
     return round((time.perf_counter() - started) * 1000)
 
 
-def build(settings: Settings, http: Transport, policy: NetworkPolicy) -> Destinations:
-    """The destinations the installation enabled (HOOKLINE_DESTINATIONS), over `http`."""
+def build(
+    settings: Settings,
+    http: Transport,
+    policy: NetworkPolicy,
+    *,
+    kinds: frozenset[str] | None = None,
+) -> Destinations:
+    """The destinations the installation enabled (`kinds`; by default HOOKLINE_DESTINATIONS's),
+    over `http`."""
     from hookline.destinations import amqp, nats, redis, smtp
 
-    kinds = settings.destination_kinds
+    kinds = settings.destination_kinds if kinds is None else kinds
     idle = settings.destination_idle_timeout
     others: dict[str, Destination] = {}
     if "mailto" in kinds and settings.smtp_url is not None:

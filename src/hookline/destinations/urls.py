@@ -135,6 +135,8 @@ def _broker(kind: str, url: str, policy: NetworkPolicy) -> DestinationURL:
         raise _error(f"url host {reason}")
     if kind == "redis":
         _check_redis(parts.path, params)
+    if kind == "nats":
+        _check_nats_subject(params["subject"])
     return DestinationURL(
         kind=kind,
         url=url,
@@ -185,6 +187,17 @@ def _check_redis(path: str, params: Mapping[str, str]) -> None:
             raise _error("redis url: maxlen applies to a stream (?stream=NAME&maxlen=N)")
         if not params["maxlen"].isdigit() or int(params["maxlen"]) < 1:
             raise _error("redis url: maxlen must be a whole number of entries, 1 or more")
+
+
+def _check_nats_subject(subject: str) -> None:
+    tokens = subject.split(".")
+    if not all(tokens):
+        raise _error(f"nats url: subject {subject!r} has an empty token; write orders.filled")
+    if any(token in ("*", ">") for token in tokens):
+        raise _error(
+            f"nats url: subject {subject!r} is a wildcard, which subscribers use; hookline "
+            "publishes to one subject such as orders.filled"
+        )
 
 
 def mask(url: str) -> str:

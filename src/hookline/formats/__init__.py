@@ -5,13 +5,16 @@ sends the envelope as stored; every other format reads it back and renders its o
 `data` (the event's data alone), `template` (a tenant's Jinja2 text, in a bounded sandbox:
 formats/template.py) and the chat services `discord`, `slack` and `telegram` (formats/chat.py).
 Every body is compact JSON with JavaScript's spelling of numbers (formats/jsonbody.py).
+
+`mailto:` webhooks get mail instead (formats/email.py): format `email`, or `template` rendering
+HTML; `email.render` writes the subject, text and HTML of one event or of a batch.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +23,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from hookline.errors import InvalidInput
-from hookline.formats import chat, template
+from hookline.formats import chat, email, template
 from hookline.formats.jsonbody import dumps
 from hookline.schedule import RETRY_AFTER_CEILING
 
@@ -30,7 +33,9 @@ TEMPLATE = "template"
 DISCORD = "discord"
 SLACK = "slack"
 TELEGRAM = "telegram"
-NAMES = (STANDARD, DATA, TEMPLATE, DISCORD, SLACK, TELEGRAM)
+EMAIL = "email"
+NAMES = (STANDARD, DATA, TEMPLATE, DISCORD, SLACK, TELEGRAM, EMAIL)
+MAIL_FORMATS = (EMAIL, TEMPLATE)  # what a mailto: webhook may use
 
 # The options each format takes, and the JSON types of each option's value.
 OPTIONS: dict[str, dict[str, tuple[type, ...]]] = {
@@ -40,7 +45,10 @@ OPTIONS: dict[str, dict[str, tuple[type, ...]]] = {
     DISCORD: {"username": (str,), "avatar_url": (str,)},
     SLACK: {},
     TELEGRAM: {"chat_id": (int, str), "message_thread_id": (int,), "disable_notification": (bool,)},
+    EMAIL: {"subject": (str,)},
 }
+# Options a format takes on a mailto: webhook only.
+MAIL_OPTIONS: dict[str, dict[str, tuple[type, ...]]] = {TEMPLATE: {"subject": (str,)}}
 _CHAT: dict[str, Callable[[chat.Event, Mapping[str, Any]], dict[str, Any]]] = {
     DISCORD: chat.discord,
     SLACK: chat.slack,
@@ -103,7 +111,7 @@ def render(
         return dumps(envelope["data"])
     if spec.name == TEMPLATE:
         try:
-            return template.render(spec.template or "", _variables(envelope, context), clock=clock)
+            return template.render(spec.template or "", variables(envelope, context), clock=clock)
         except template.TemplateProblem as exc:
             raise FormatError(str(exc)) from None
     if spec.name in _CHAT:
@@ -111,10 +119,28 @@ def render(
             envelope["id"], envelope["type"], envelope.get("timestamp", ""), envelope["data"]
         )
         return dumps(_CHAT[spec.name](event, spec.options or {}))
+    if spec.name == EMAIL:  # a mail's text part; deliver.build_request writes the whole mail
+        return render_email(spec, [payload], context, clock=clock).text.encode()
     raise FormatError(f"unknown format {spec.name!r}; use one of {', '.join(NAMES)}")
 
 
-def _variables(envelope: Mapping[str, Any], context: Context) -> dict[str, Any]:
+def render_email(
+    spec: Spec,
+    payloads: Sequence[str],
+    context: Context,
+    *,
+    clock: Callable[[], float] = time.perf_counter,
+) -> email.Email:
+    """The mail (subject, text, HTML) a `mailto:` webhook sends for one event or a batch of
+    them, in format `email` or `template`. Raises FormatError saying what to fix."""
+    try:
+        return email.render(spec, payloads, context, clock=clock)
+    except email.EmailProblem as exc:
+        raise FormatError(str(exc)) from None
+
+
+def variables(envelope: Mapping[str, Any], context: Context) -> dict[str, Any]:
+    """What a template sees: `event`, `data`, `webhook`, `tenant`."""
     return {
         "event": {
             "id": envelope["id"],
@@ -137,9 +163,17 @@ def _unix(timestamp: Any) -> int | None:
         return None
 
 
+def is_mail(url: str) -> bool:
+    """Whether `url` is a `mailto:` destination (its webhook sends mail)."""
+    return url[:7].lower() == "mailto:"
+
+
 def default_for(url: str) -> str:
-    """The format a webhook gets when none is given: the chat service its URL points at
-    (Discord and Slack webhooks, Telegram's sendMessage), otherwise `standard`."""
+    """The format a webhook gets when none is given: `email` for `mailto:`, the chat service
+    its URL points at (Discord and Slack webhooks, Telegram's sendMessage), otherwise
+    `standard`."""
+    if is_mail(url):
+        return EMAIL
     parts = urlsplit(url)
     host, path = (parts.hostname or "").lower(), parts.path
     if host in _DISCORD_HOSTS and path.startswith("/api/webhooks/"):
@@ -156,14 +190,30 @@ def check(
 ) -> Spec:
     """A format as a webhook may be saved with; raises InvalidInput saying what to fix. A
     template is rendered against `sample` (an event type's example when there is one)."""
+    mail = is_mail(url)
     if spec.name not in NAMES:
         raise InvalidInput(
             f"format: unknown format {spec.name!r}; use one of {', '.join(NAMES)}",
             loc=("format",),
         )
-    if spec.name == TEMPLATE and not spec.template:
+    if mail and spec.name not in MAIL_FORMATS:
         raise InvalidInput(
-            "template: format `template` needs a `template` (a Jinja2 text that renders JSON)",
+            f"format: a mailto: webhook sends email, which format {spec.name!r} does not write; "
+            "use format `email` (the default: the event's data as a table) or `template` (a "
+            "Jinja2 text that renders the mail's HTML)",
+            loc=("format",),
+        )
+    if not mail and spec.name == EMAIL:
+        raise InvalidInput(
+            "format: format `email` writes mail and needs a mailto: url (mailto:alice@"
+            "example.com); for an HTTP endpoint use `standard`, `data` or `template`",
+            loc=("format",),
+        )
+    if spec.name == TEMPLATE and not spec.template:
+        renders = "the mail's HTML" if mail else "JSON"
+        raise InvalidInput(
+            f"template: format `template` needs a `template` (a Jinja2 text that renders "
+            f"{renders})",
             loc=("template",),
         )
     if spec.name != TEMPLATE and spec.template is not None:
@@ -172,21 +222,24 @@ def check(
             f"{spec.name!r}); send format `template`, or drop `template`",
             loc=("template",),
         )
-    options = _check_options(spec.name, spec.options or {})
+    options = _check_options(spec.name, spec.options or {}, mail=mail)
     shape = Spec(spec.name, spec.template, options or None)
-    if shape.name == TEMPLATE:
+    if mail:
+        _check_mail(shape, sample or Sample(), context or Context("wh_example"))
+    elif shape.name == TEMPLATE:
         _check_template(shape, sample or Sample(), context or Context("wh_example"))
     return shape
 
 
-def _check_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    known = OPTIONS[name]
+def _check_options(name: str, options: Mapping[str, Any], *, mail: bool) -> dict[str, Any]:
+    known = OPTIONS[name] | (MAIL_OPTIONS.get(name, {}) if mail else {})
     for key, value in options.items():
         if key not in known:
             listing = ", ".join(known) if known else "none"
             raise InvalidInput(
-                f"format_options: {key!r} is not an option of format {name!r}; its options are: "
-                f"{listing}",
+                f"format_options: {key!r} is not an option of format {name!r}"
+                + (" on this url" if key in MAIL_OPTIONS.get(name, {}) else "")
+                + f"; its options are: {listing}",
                 loc=("format_options", key),
             )
         types = known[key]
@@ -216,25 +269,41 @@ def json_type(value: Any) -> str:
     return names.get(type(value), "an array" if isinstance(value, list) else "an object")
 
 
-def _check_template(spec: Spec, sample: Sample, context: Context) -> None:
-    envelope = {
+def _sample_envelope(sample: Sample) -> dict[str, Any]:
+    return {
         "id": "evt_example",
         "type": sample.event_type,
         "timestamp": "2026-01-01T00:00:00.000Z",
         "data": dict(sample.data or {}),
     }
+
+
+def _against(sample: Sample) -> str:
+    if sample.example:
+        return f"the first example of event type {sample.event_type!r}"
+    return (
+        "a sample event with empty data (no subscribed event type has an example: "
+        "add `examples` to the event type to check against real data)"
+    )
+
+
+def _check_template(spec: Spec, sample: Sample, context: Context) -> None:
     try:
-        template.render(spec.template or "", _variables(envelope, context))
+        template.render(spec.template or "", variables(_sample_envelope(sample), context))
     except template.TemplateProblem as exc:
-        against = (
-            f"the first example of event type {sample.event_type!r}"
-            if sample.example
-            else "a sample event with empty data (no subscribed event type has an example: "
-            "add `examples` to the event type to check against real data)"
-        )
         raise InvalidInput(
-            f"template: {exc} (rendered against {against})", loc=("template",)
+            f"template: {exc} (rendered against {_against(sample)})", loc=("template",)
         ) from None
+
+
+def _check_mail(spec: Spec, sample: Sample, context: Context) -> None:
+    """A mail's template and subject template, rendered against the sample."""
+    try:
+        email.render(spec, [dumps(_sample_envelope(sample)).decode()], context)
+    except email.EmailProblem as exc:
+        where = str(exc).partition(":")[0]
+        loc = ("format_options", "subject") if where == "format_options.subject" else (where,)
+        raise InvalidInput(f"{exc} (rendered against {_against(sample)})", loc=loc) from None
 
 
 def body_retry_after(body: str) -> float | None:

@@ -186,8 +186,8 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return super().call(__context, __obj, *args, **kwargs)
 
 
-def _environment() -> _Sandbox:
-    env = _Sandbox(autoescape=False, undefined=ChainableUndefined, keep_trailing_newline=True)
+def _environment(*, autoescape: bool = False) -> _Sandbox:
+    env = _Sandbox(autoescape=autoescape, undefined=ChainableUndefined, keep_trailing_newline=True)
     env.globals.clear()
     env.globals["range"] = _capped_range
     for name in _UNSAFE_FILTERS:
@@ -203,13 +203,16 @@ def _environment() -> _Sandbox:
 
 
 _ENV = _environment()
+_HTML_ENV = _environment(autoescape=True)  # mail bodies: every value is HTML-escaped
 
 
 @lru_cache(maxsize=128)
-def compile_template(text: str) -> Any:
-    """The template, parsed and bounded; TemplateProblem (with the line) on a syntax error."""
+def compile_template(text: str, *, html: bool = False) -> Any:
+    """The template, parsed and bounded; TemplateProblem (with the line) on a syntax error.
+    `html`: values it writes are HTML-escaped (`| safe` opts out)."""
+    env = _HTML_ENV if html else _ENV
     try:
-        return _ENV.from_string(_Bounded().visit(_ENV.parse(text)))
+        return env.from_string(_Bounded().visit(env.parse(text)))
     except TemplateSyntaxError as exc:  # an unknown filter or test too
         raise TemplateProblem(f"line {exc.lineno}: {exc.message}") from None
 
@@ -223,7 +226,20 @@ def render(
 ) -> bytes:
     """The body `text` renders for `variables`: its output checked as JSON and written again
     compact. TemplateProblem says what went wrong and where."""
-    template = compile_template(text)
+    return _as_json(render_text(text, variables, clock=clock, seconds=seconds))
+
+
+def render_text(
+    text: str,
+    variables: Mapping[str, Any],
+    *,
+    html: bool = False,
+    clock: Callable[[], float] = time.perf_counter,
+    seconds: float = MAX_SECONDS,
+) -> str:
+    """What `text` writes for `variables`, under the same bounds, as text (a mail's HTML body
+    with `html`, values escaped; its subject without). TemplateProblem says what went wrong."""
+    template = compile_template(text, html=html)
     budget = _Budget(clock, seconds)
     token = _budget.set(budget)
     chunks: list[str] = []
@@ -244,7 +260,7 @@ def render(
         raise TemplateProblem(f"{type(exc).__name__}: {exc}{_line_of(exc)}") from None
     finally:
         _budget.reset(token)
-    return _as_json("".join(chunks))
+    return "".join(chunks)
 
 
 def _line_of(exc: BaseException) -> str:

@@ -11,6 +11,7 @@ from hookline.circuit import State
 from hookline.clock import Clock, system_clock
 from hookline.deliver import Job, Target, attempt, attempt_error, attempt_record, one_shot, prepare
 from hookline.destinations import urls as destination_urls
+from hookline.destinations.smtp import MAIL_HEADERS
 from hookline.destinations.urls import DestinationURL, is_masked
 from hookline.errors import Conflict, Forbidden, InvalidInput
 from hookline.ingest import Ingestor
@@ -86,6 +87,21 @@ def check_headers(headers: dict[str, str]) -> dict[str, str]:
             f"headers: {size} bytes in all; the limit is {MAX_HEADER_BYTES}", loc=("headers",)
         )
     return headers
+
+
+def check_mail_headers(url: str, headers: dict[str, str]) -> None:
+    """A mailto: webhook's custom headers go into the mail: none may be one the mail is made
+    of (From, To, Subject...)."""
+    if not formats.is_mail(url):
+        return
+    for name in headers:
+        if name.lower() in MAIL_HEADERS:
+            raise InvalidInput(
+                f"headers: {name!r} is part of the mail hookline writes for a mailto: webhook "
+                "and cannot be set; recipients are the url's addresses, the subject is "
+                "format_options.subject",
+                loc=("headers", name),
+            )
 
 
 # Fields a PATCH may change but not set to null.
@@ -186,6 +202,7 @@ class Webhooks:
         url = destination.url
         event_types = await self._check_event_types(spec.event_types)
         headers = check_headers(spec.headers)
+        check_mail_headers(url, headers)
         payload_filter = None if spec.filter is None else filters.validate(spec.filter)
         shape = formats.check(
             formats.Spec(
@@ -264,6 +281,14 @@ class Webhooks:
             row = (await webhook_rows.targets(conn, {webhook_id})).get(webhook_id)
         return row is not None and self._vault.open(row.secret) == secret
 
+    async def has_url(self, webhook_id: str, url: str) -> bool:
+        """Whether `url` is the webhook's URL, credentials included (they are kept sealed)."""
+        async with self._db.read() as conn:
+            row = (await webhook_rows.targets(conn, {webhook_id})).get(webhook_id)
+        if row is None:
+            return False
+        return (row.url if row.url_sealed is None else self._vault.open(row.url_sealed)) == url
+
     async def _sealed(self, webhook_id: str, tenant: str | None) -> SealedTarget:
         """The webhook as the worker sends to it, its secrets still sealed (404 if unknown)."""
         async with self._db.read() as conn:
@@ -297,6 +322,10 @@ class Webhooks:
             values["event_types"] = await self._check_event_types(values["event_types"])
         if "headers" in values:
             values["headers"] = check_headers(values["headers"])
+        if values.keys() & {"headers", "url"}:
+            check_mail_headers(
+                values.get("url", current.url), values.get("headers", current.headers)
+            )
         if values.get("filter") is not None:
             values["filter"] = filters.validate(values["filter"])
         if "max_in_flight" in values:
@@ -306,6 +335,11 @@ class Webhooks:
         if "signature" in values:
             values["signature"] = schemes.expand(values["signature"])
         if values.keys() & {"format", "template", "format_options", "url"}:
+            moved = "url" in values and formats.is_mail(values["url"]) != formats.is_mail(
+                current.url
+            )
+            if moved and "format" not in values:  # to or from mailto: the new kind's default
+                values["format"] = formats.default_for(values["url"])
             if values.get("format", current.format) != current.format:
                 # another format: the old one's template and options go unless sent again
                 values.setdefault("template", None)
@@ -517,7 +551,12 @@ class Webhooks:
         request = prepare(self._one_shot(sealed, event, "dlv_preview"), event.created_at)
         if isinstance(request, Failure):
             raise InvalidInput(request.error, loc=("data",))
-        return Preview(headers=request.headers, body=request.body.decode())
+        return Preview(
+            headers=request.headers,
+            body=request.body.decode(),
+            subject=request.subject,
+            html=request.html,
+        )
 
     def _one_shot(self, sealed: SealedTarget, event: NewEvent, delivery_id: str) -> Job:
         """The first and only attempt of a test send or a preview, as the worker would make
