@@ -41,6 +41,7 @@ class Target:
     scheme: schemes.Scheme = None  # None: Standard Webhooks
     retry_schedule: tuple[float, ...] | None = None  # None: the installation's
     timeout: float | None = None  # None: the installation's
+    ordered: bool = False  # FIFO: when its attempt ends, the next in line may go
 
     @classmethod
     def open(cls, sealed: SealedTarget, now: float, vault: Vault) -> Target:
@@ -66,6 +67,7 @@ class Target:
             scheme=scheme,
             retry_schedule=sealed.retry_schedule,
             timeout=sealed.timeout,
+            ordered=sealed.ordering == "fifo",
         )
 
 

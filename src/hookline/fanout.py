@@ -59,15 +59,17 @@ def event(
 def delivery(route: Route, event_id: str, event_type: str, now: float) -> NewDelivery:
     """The queue entry that sends one event to one webhook: due now, or for a batch webhook
     once it has waited the batch's longest wait (sooner when the batch fills up: see
-    `store.deliveries.release_full_batches`)."""
+    `store.batches.release_full_batches`). Its id sorts after every delivery made before it
+    in this process: a FIFO webhook's order."""
     return NewDelivery(
-        id=ids.new_id(ids.DELIVERY, now),
+        id=ids.sequential_id(ids.DELIVERY, now),
         event_id=event_id,
         webhook_id=route.webhook_id,
         tenant_id=route.tenant_id,
         event_type=event_type,
         created_at=now,
         next_attempt_at=now if route.batch is None else now + route.batch.max_wait,
+        ordered=route.ordered,
     )
 
 

@@ -330,6 +330,14 @@ class Delivery(Record):
     batch_id: str | None = Field(
         default=None, description="The batch it was sent in (the request's `webhook-id`)."
     )
+    ordered: bool = Field(
+        default=False, description="Its webhook is FIFO: sent one at a time, in order."
+    )
+    blocked_by: str | None = Field(
+        default=None,
+        description="A FIFO delivery waiting in line: the delivery at the head of its webhook's "
+        "queue, which has to succeed, finally fail, or be cancelled first.",
+    )
 
 
 class Attempt(Record):
@@ -586,6 +594,16 @@ class WebhookUpdate(Input):
     batch: Batch | None = Field(default=None, description="`null`: each event alone.")
     ordering: Ordering | None = Field(default=None, description="`null`: no order kept.")
     fifo_on_failure: FifoOnFailure | None = None
+
+
+class DeliveryCancel(Input):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "order superseded by ord_124"}]}
+    )
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = Field(
+        default="", description="Why: kept as the delivery's last_error."
+    )
 
 
 class Recovery(Input):

@@ -44,6 +44,7 @@ class NewDelivery:
     last_status_code: int | None = None
     last_error: str | None = None
     finished_at: float | None = None
+    ordered: bool = False  # its webhook is FIFO
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +65,14 @@ class Batching:
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """A webhook as fan-out sees it: its tenant, subscribed types (none: all) and filter."""
+    """A webhook as fan-out sees it: its tenant, subscribed types (none: all) and filter, and
+    whether it is FIFO (its deliveries are `ordered`)."""
 
     webhook_id: str
     tenant_id: str
     event_types: frozenset[str]
     filter: dict[str, Any] | None = None
+    ordered: bool = False
     batch: Batching | None = None  # None: each event goes alone, at once
 
     def matches(self, event_type: str, tenant_id: str | None, envelope: dict[str, Any]) -> bool:
@@ -126,6 +129,7 @@ class WebhookGate:
     max_in_flight: int | None  # None: the installation's default
     rate_limit_per_minute: int | None
     throttle_tat: float | None
+    ordered: bool = False  # FIFO: one request at a time, whatever max_in_flight says
     batch: Batching | None = None  # a batch webhook: one request carries many deliveries
 
 

@@ -308,7 +308,11 @@ class Worker:
         gates = {
             state.id: Gate(
                 circuit=state.circuit,
-                max_in_flight=min(state.max_in_flight or self._max_in_flight, self._ceiling),
+                # FIFO: one at a time. Checked here too, under the webhook's row lock, since
+                # two claims may each have seen the other's delivery not yet leased.
+                max_in_flight=1
+                if state.ordered
+                else min(state.max_in_flight or self._max_in_flight, self._ceiling),
                 in_flight=busy.get(state.id, 0) + self._requesting[(state.id, state.tenant_id)],
                 rate_per_minute=state.rate_limit_per_minute,
                 tat=state.throttle_tat,
@@ -489,6 +493,6 @@ class Worker:
             queued = await followup.apply(
                 conn, follow_up, horizon=self._rules.breaker.recovery + self._lease, now=now
             )
-        if queued or follow_up.release:
-            self.wake()  # operational events to send, or a queue let go
+        if queued or follow_up.release or any(d.job.target.ordered for d in done):
+            self.wake()  # operational events to send, a queue let go, or a FIFO's next in line
         return [None] * len(batch)

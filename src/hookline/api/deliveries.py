@@ -5,7 +5,7 @@ from fastapi import status
 from hookline.api.deps import Caller, Node, PageQuery
 from hookline.api.problems import problems
 from hookline.api.routing import router as make_router
-from hookline.models import Attempt, Delivery, NumberedPage, Page
+from hookline.models import Attempt, Delivery, DeliveryCancel, NumberedPage, Page
 
 router = make_router("/deliveries", tags=["deliveries"])
 
@@ -32,3 +32,16 @@ async def list_attempts(
 )
 async def retry_delivery(delivery_id: str, node: Node, caller: Caller) -> Delivery:
     return await node.service.deliveries.retry(delivery_id, tenant=caller.tenant_id)
+
+
+@router.post(
+    "/{delivery_id}/cancel",
+    summary="Cancel a pending delivery, or the failed head holding a FIFO webhook's queue",
+    responses=problems(409),
+)
+async def cancel_delivery(
+    delivery_id: str, node: Node, caller: Caller, spec: DeliveryCancel | None = None
+) -> Delivery:
+    return await node.service.deliveries.cancel(
+        delivery_id, spec or DeliveryCancel(), tenant=caller.tenant_id
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel
@@ -201,6 +201,8 @@ class Webhooks:
         max_in_flight: int | None = None,
         is_active: bool = True,
         secret: str | None = None,
+        ordering: Literal["fifo"] | None = None,
+        fifo_on_failure: Literal["skip", "block"] = "skip",
     ) -> WebhookWithSecret:
         body = {
             "url": url,
@@ -214,6 +216,8 @@ class Webhooks:
             "max_in_flight": max_in_flight,
             "is_active": is_active,
             "secret": secret,
+            "ordering": ordering,
+            "fifo_on_failure": fifo_on_failure,
         }
         path = "/api/v1/webhooks"
         return self._client.call("POST", path, WebhookWithSecret, json=body)
@@ -240,6 +244,8 @@ class Webhooks:
         rate_limit_per_minute: int | None = UNSET,
         max_in_flight: int | None = UNSET,
         is_active: bool = UNSET,
+        ordering: Literal["fifo"] | None = UNSET,
+        fifo_on_failure: Literal["skip", "block"] = UNSET,
     ) -> Webhook:
         body = fields(
             url=url,
@@ -251,6 +257,8 @@ class Webhooks:
             rate_limit_per_minute=rate_limit_per_minute,
             max_in_flight=max_in_flight,
             is_active=is_active,
+            ordering=ordering,
+            fifo_on_failure=fifo_on_failure,
         )
         path = f"/api/v1/webhooks/{webhook_id}"
         return self._client.call("PATCH", path, Webhook, json=body)
@@ -381,6 +389,11 @@ class Deliveries:
     def retry(self, delivery_id: str) -> Delivery:
         path = f"/api/v1/deliveries/{delivery_id}/retry"
         return self._client.call("POST", path, Delivery)
+
+    def cancel(self, delivery_id: str, *, reason: str = "") -> Delivery:
+        """Cancel a pending delivery, or the failed head holding a FIFO webhook's queue."""
+        path = f"/api/v1/deliveries/{delivery_id}/cancel"
+        return self._client.call("POST", path, Delivery, json={"reason": reason})
 
 
 __all__ = ["Client", "HooklineAPIError"]

@@ -12,6 +12,7 @@ from hookline.models import (
     FIRST_PAGE,
     Attempt,
     Delivery,
+    DeliveryCancel,
     DeliveryStatus,
     DeliveryWithAttempts,
     NumberedPage,
@@ -124,6 +125,41 @@ class Deliveries:
         self._on_requeue()
         return found(delivery, "delivery", delivery_id)
 
+    async def cancel(
+        self, delivery_id: str, spec: DeliveryCancel, *, tenant: str | None
+    ) -> Delivery:
+        """Stop a delivery that has not been sent: a pending one (not while an attempt of it is
+        in flight), or the failed head that holds a FIFO webhook's queue (`fifo_on_failure:
+        block`). Whatever waited behind it in a FIFO queue goes on. Cancelling a cancelled
+        delivery changes nothing."""
+        reason = "cancelled through the API" + (f": {spec.reason}" if spec.reason else "")
+        async with self._db.write() as conn:
+            current = await delivery_rows.get(conn, delivery_id, tenant_id=tenant)
+            current = found(current, "delivery", delivery_id)
+            if current.status == DeliveryStatus.CANCELLED:
+                return current
+            if current.status == DeliveryStatus.SUCCEEDED:
+                raise Conflict(f"delivery {delivery_id!r} already succeeded; nothing to cancel")
+            webhook = await _webhook(conn, current.webhook_id, None)
+            holds_queue = current.ordered and webhook.fifo_on_failure == "block"
+            if current.status == DeliveryStatus.FAILED and not holds_queue:
+                raise Conflict(
+                    f"delivery {delivery_id!r} already failed and holds nothing up; cancel "
+                    "applies to pending deliveries and to the failed head of a FIFO webhook "
+                    "with fifo_on_failure=block"
+                )
+            cancelled = await delivery_rows.cancel(
+                conn, delivery_id, tenant_id=tenant, reason=reason, now=self._clock()
+            )
+            if not cancelled:
+                raise Conflict(
+                    f"delivery {delivery_id!r} is being attempted right now; cancel it again "
+                    "once this attempt has ended if it is still pending"
+                )
+            delivery = await delivery_rows.get(conn, delivery_id, tenant_id=tenant)
+        self._on_requeue()  # a FIFO queue behind it may go on
+        return found(delivery, "delivery", delivery_id)
+
     async def recover(
         self, webhook_id: str, spec: Recovery, *, tenant: str | None
     ) -> RecoveryResult:
@@ -140,7 +176,13 @@ class Deliveries:
             )
             if requeued:  # a batch goes again whole, under one leader
                 await batch_rows.requeue_whole(conn, webhook_id, now=self._clock())
-        route = Route(webhook.id, webhook.tenant_id, frozenset(webhook.event_types), webhook.filter)
+        route = Route(
+            webhook.id,
+            webhook.tenant_id,
+            frozenset(webhook.event_types),
+            webhook.filter,
+            webhook.ordering == "fifo",
+        )
         created, after = 0, ""
         while True:  # in chunks, so ingest is never held up for long
             async with self._db.write() as conn:

@@ -393,6 +393,11 @@ class Webhooks:
             )
             if "rate_limit_per_minute" in values:
                 await webhook_rows.reset_throttle(conn, webhook_id, at)
+            if (updated.ordering, updated.fifo_on_failure) != (
+                current.ordering,
+                current.fifo_on_failure,
+            ):
+                await delivery_rows.set_ordered(conn, webhook_id, fifo=updated.ordering == "fifo")
             if values.get("is_active") is False:
                 await webhook_rows.cancel_pending(
                     conn, webhook_id, "webhook disabled: deactivated through the API", at

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.models import Delivery, DeliveryStatus, Trigger
@@ -21,13 +21,15 @@ from hookline.store.notify import announce
 from hookline.store.schema import deliveries
 
 PENDING = DeliveryStatus.PENDING.value
+# Written into the statement, not bound: a generic plan still matches ix_deliveries_waiting.
+_PENDING = literal_column(f"'{PENDING}'")
 
 
 def _waiting(webhook_id: str) -> Any:
     """A batch webhook's deliveries that wait for their first batch."""
     return and_(
         deliveries.c.webhook_id == webhook_id,
-        deliveries.c.status == PENDING,
+        deliveries.c.status == _PENDING,
         deliveries.c.batch_id.is_(None),
         deliveries.c.attempt_count == 0,
     )

@@ -5,17 +5,82 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Text, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    Integer,
+    Text,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.models import Delivery, DeliveryStatus, NumberedPage, Page, Paging, Trigger
 from hookline.records import Claim, DeliveryUpdate, NewDelivery
 from hookline.store.notify import announce
 from hookline.store.pages import fetch_page
-from hookline.store.schema import BIND, AnyRow, Timestamp, binds, deliveries, values
+from hookline.store.schema import BIND, AnyRow, Timestamp, binds, deliveries, values, webhooks
 
-RECORD_COLUMNS = tuple(deliveries.c[name] for name in Delivery.model_fields)
 PENDING = DeliveryStatus.PENDING.value
+FAILED = DeliveryStatus.FAILED.value
+BLOCK = "block"
+
+
+def _sql(value: str) -> Any:
+    """A constant written into the statement, not bound: PostgreSQL can then plan the claim
+    once (a generic plan) and still match the partial indexes' predicates."""
+    return literal_column(f"'{value}'")
+
+
+def _blocks_on_failure(webhook_id: Any) -> Any:
+    """The webhook is FIFO with `fifo_on_failure: block`: a finally failed head holds its
+    queue until it is retried or cancelled."""
+    return exists().where(webhooks.c.id == webhook_id, webhooks.c.fifo_on_failure == _sql(BLOCK))
+
+
+def _earlier(status: str, delivery: Any) -> Any:
+    """The first ordered delivery of `delivery`'s webhook in `status` ahead of it (by id: ids
+    are made in the order events were accepted)."""
+    other = deliveries.alias(f"ahead_{status}")
+    return (
+        select(other.c.id)
+        .where(
+            other.c.webhook_id == delivery.c.webhook_id,
+            other.c.status == _sql(status),
+            other.c.ordered == True,  # noqa: E712 (the partial index's own spelling)
+            other.c.id < delivery.c.id,
+        )
+        .order_by(other.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _blocked_by() -> Any:
+    """A pending FIFO delivery that is not its queue's head: the head it waits for (with
+    `block`, a failed head first). Computed when read."""
+    failed = _earlier(FAILED, deliveries)
+    return case(
+        (
+            (deliveries.c.status == PENDING) & (deliveries.c.ordered == True),  # noqa: E712
+            func.coalesce(
+                case((_blocks_on_failure(deliveries.c.webhook_id), failed), else_=None),
+                _earlier(PENDING, deliveries),
+            ),
+        ),
+        else_=None,
+    ).label("blocked_by")
+
+
+RECORD_COLUMNS = (
+    *(deliveries.c[name] for name in Delivery.model_fields if name != "blocked_by"),
+    _blocked_by(),
+)
 
 
 def _delivery(row: AnyRow) -> Delivery:
@@ -106,15 +171,107 @@ async def claim(
     skip_webhooks: frozenset[str] = frozenset(),
     skip_tenants: frozenset[str] = frozenset(),
 ) -> list[Claim]:
-    """Take up to `limit` due deliveries, oldest first, passing over those of `skip_webhooks`
-    and `skip_tenants` (the ones this worker has no room for): they become invisible to other
-    workers until the lease ends, when they are due again unless `finish` ran first."""
-    due = (
-        select(deliveries.c.id)
-        .where(deliveries.c.status == PENDING, deliveries.c.next_attempt_at <= now)
-        .order_by(deliveries.c.next_attempt_at)
-        .limit(limit)
+    """Take up to `limit` due deliveries, passing over those of `skip_webhooks` and
+    `skip_tenants` (the ones this worker has no room for): they become invisible to other
+    workers until the lease ends, when they are due again unless `finish` ran first.
+
+    FIFO heads go first (there is at most one per FIFO webhook), then unordered deliveries,
+    oldest first. The two are separate statements on separate indexes, so a long FIFO queue
+    waiting behind its head costs the claim of everything else nothing."""
+    heads: list[Claim] = []
+    if await _any_fifo(conn):
+        heads = await _claim(
+            conn,
+            _due_heads(now),
+            now,
+            lease_until,
+            limit,
+            token,
+            skip_locked,
+            skip_webhooks,
+            skip_tenants,
+        )
+    if len(heads) >= limit:
+        return heads
+    others = await _claim(
+        conn,
+        _due_unordered(now),
+        now,
+        lease_until,
+        limit - len(heads),
+        token,
+        skip_locked,
+        skip_webhooks,
+        skip_tenants,
     )
+    return heads + others
+
+
+_ANY_FIFO = select(exists().where(webhooks.c.ordering == _sql("fifo")))
+
+
+async def _any_fifo(conn: AsyncConnection) -> bool:
+    """Whether any webhook is FIFO: without one, the claim of heads is not even planned."""
+    return bool((await conn.execute(_ANY_FIFO)).scalar())
+
+
+def _due_unordered(now: float) -> Any:
+    return select(deliveries.c.id).where(
+        deliveries.c.status == _sql(PENDING),
+        deliveries.c.ordered == False,  # noqa: E712 (ix_deliveries_due's own spelling)
+        deliveries.c.next_attempt_at <= now,
+    )
+
+
+def _due_heads(now: float) -> Any:
+    """FIFO heads that may go now: for each FIFO webhook, its pending ordered delivery with the
+    lowest id, if it is due, no other delivery of the webhook is in flight (one that came in
+    late, after a later one was claimed), and, with `block`, no failed one is ahead of it."""
+    queue = deliveries.alias("queue")
+    head = (
+        select(queue.c.id)
+        .where(
+            queue.c.webhook_id == webhooks.c.id,
+            queue.c.status == _sql(PENDING),
+            queue.c.ordered == True,  # noqa: E712
+        )
+        .order_by(queue.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    fifo_heads = select(head).where(webhooks.c.ordering == _sql("fifo"))
+    other = deliveries.alias("in_flight")
+    in_flight = exists().where(
+        other.c.webhook_id == deliveries.c.webhook_id,
+        other.c.lease_token.is_not(None),
+        other.c.status == _sql(PENDING),
+        other.c.next_attempt_at > now,
+        other.c.id != deliveries.c.id,
+    )
+    failed_ahead = _earlier(FAILED, deliveries).is_not(None) & _blocks_on_failure(
+        deliveries.c.webhook_id
+    )
+    return select(deliveries.c.id).where(
+        deliveries.c.id.in_(fifo_heads),
+        deliveries.c.status == _sql(PENDING),
+        deliveries.c.next_attempt_at <= now,
+        ~in_flight,
+        ~failed_ahead,
+    )
+
+
+async def _claim(
+    conn: AsyncConnection,
+    due: Any,
+    now: float,
+    lease_until: float,
+    limit: int,
+    token: str,
+    skip_locked: bool,
+    skip_webhooks: frozenset[str],
+    skip_tenants: frozenset[str],
+) -> list[Claim]:
+    due = due.order_by(deliveries.c.next_attempt_at).limit(limit)
     if skip_webhooks:
         due = due.where(deliveries.c.webhook_id.not_in(skip_webhooks))
     if skip_tenants:
@@ -123,7 +280,7 @@ async def claim(
         due = due.with_for_update(skip_locked=True)
     stmt = (
         update(deliveries)
-        .where(deliveries.c.id.in_(due.scalar_subquery()), deliveries.c.status == PENDING)
+        .where(deliveries.c.id.in_(due.scalar_subquery()), deliveries.c.status == _sql(PENDING))
         .values(lease_token=token, next_attempt_at=lease_until)
         .returning(*CLAIMED)
     )
@@ -246,11 +403,61 @@ async def retry_now(
             or_(deliveries.c.status != PENDING, deliveries.c.lease_token.is_(None)),
         )
         .values(changes)
-        .returning(*RECORD_COLUMNS)
     )
-    row = (await conn.execute(stmt)).one_or_none()
+    await conn.execute(stmt)
     await announce(conn)
-    return _delivery(row) if row else current
+    return await get(conn, delivery_id, tenant_id=tenant_id)
+
+
+async def cancel(
+    conn: AsyncConnection, delivery_id: str, *, tenant_id: str | None, reason: str, now: float
+) -> bool:
+    """Cancel a delivery that is pending and not in flight, or failed: False when it is not
+    (any more). A FIFO queue behind it moves on."""
+    stmt = update(deliveries).where(
+        deliveries.c.id == delivery_id,
+        or_(
+            deliveries.c.status == FAILED,
+            (deliveries.c.status == PENDING)
+            & or_(deliveries.c.lease_token.is_(None), deliveries.c.next_attempt_at <= now),
+        ),
+    )
+    if tenant_id is not None:
+        stmt = stmt.where(deliveries.c.tenant_id == tenant_id)
+    changed = await conn.execute(
+        stmt.values(
+            status=DeliveryStatus.CANCELLED.value,
+            last_error=reason,
+            next_attempt_at=None,
+            lease_token=None,
+            throttled=False,
+            finished_at=now,
+        )
+    )
+    if changed.rowcount:
+        await announce(conn)
+    return bool(changed.rowcount)
+
+
+async def set_ordered(conn: AsyncConnection, webhook_id: str, *, fifo: bool) -> None:
+    """A webhook's `ordering` or `fifo_on_failure` changed: its pending deliveries follow the
+    new ordering, and deliveries that failed before no longer hold its queue (with `block`,
+    only a head that fails from now on does)."""
+    await conn.execute(
+        update(deliveries)
+        .where(deliveries.c.webhook_id == webhook_id, deliveries.c.status == PENDING)
+        .values(ordered=fifo)
+    )
+    await conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.webhook_id == webhook_id,
+            deliveries.c.status == FAILED,
+            deliveries.c.ordered == True,  # noqa: E712
+        )
+        .values(ordered=False)
+    )
+    await announce(conn)
 
 
 async def existing_ids(conn: AsyncConnection, delivery_ids: set[str]) -> set[str]:

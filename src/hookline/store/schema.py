@@ -176,6 +176,13 @@ webhooks = Table(
     Column("updated_at", Timestamp, nullable=False),
     Index(None, "tenant_id", "id"),
     Index(None, "managed_key", unique=True),
+    # The FIFO webhooks, whose queue heads every claim looks up.
+    Index(
+        "ix_webhooks_fifo",
+        "id",
+        sqlite_where=text("ordering = 'fifo'"),
+        postgresql_where=text("ordering = 'fifo'"),
+    ),
 )
 
 # `payload` is the exact JSON envelope every standard-format delivery sends and signs.
@@ -220,7 +227,8 @@ deliveries = Table(
     Column("finished_at", Timestamp, nullable=True),
     # Sent in one request with the other deliveries of its batch, and retried with them.
     Column("batch_id", String(40), nullable=True),
-    # Its webhook is FIFO: claimed only when no earlier delivery of the webhook waits.
+    # Its webhook is FIFO: claimed only as the head of the webhook's queue (the pending ordered
+    # delivery with the lowest id), one at a time (see store.deliveries.claim).
     Column("ordered", Boolean, nullable=False, server_default=text("false")),
     UniqueConstraint("event_id", "webhook_id"),
     Index(None, "webhook_id", "id"),
@@ -245,11 +253,29 @@ deliveries = Table(
         sqlite_where=text("batch_id IS NOT NULL"),
         postgresql_where=text("batch_id IS NOT NULL"),
     ),
+    # Due unordered deliveries, oldest first: FIFO deliveries waiting behind their head are
+    # not in it, so a long FIFO queue never slows the claim of everything else.
     Index(
         "ix_deliveries_due",
         "next_attempt_at",
-        sqlite_where=text("status = 'pending'"),
-        postgresql_where=text("status = 'pending'"),
+        sqlite_where=text("status = 'pending' AND ordered = 0"),
+        postgresql_where=text("status = 'pending' AND NOT ordered"),
+    ),
+    # FIFO queues: a webhook's pending ordered deliveries in order (its head first), and its
+    # failed ones (with `block`, the failed head holds the queue).
+    Index(
+        "ix_deliveries_fifo",
+        "webhook_id",
+        "id",
+        sqlite_where=text("status = 'pending' AND ordered = 1"),
+        postgresql_where=text("status = 'pending' AND ordered"),
+    ),
+    Index(
+        "ix_deliveries_fifo_failed",
+        "webhook_id",
+        "id",
+        sqlite_where=text("status = 'failed' AND ordered = 1"),
+        postgresql_where=text("status = 'failed' AND ordered"),
     ),
 )
 

@@ -116,7 +116,12 @@ async def cancel_pending(conn: AsyncConnection, webhook_id: str, reason: str, no
 
 def _route(row: AnyRow) -> Route:
     return Route(
-        row.id, row.tenant_id, frozenset(row.event_types), row.filter, Batching.of(row.batch)
+        row.id,
+        row.tenant_id,
+        frozenset(row.event_types),
+        row.filter,
+        row.ordering == "fifo",
+        Batching.of(row.batch),
     )
 
 
@@ -129,6 +134,7 @@ async def routes(conn: AsyncConnection, tenant_ids: set[str], *, everyone: bool)
         webhooks.c.event_types,
         webhooks.c.filter,
         webhooks.c.batch,
+        webhooks.c.ordering,
     ).where(webhooks.c.is_active.is_(True))
     if not everyone:
         if not tenant_ids:
@@ -258,6 +264,7 @@ async def gates(conn: AsyncConnection, webhook_ids: set[str], *, lock: bool) -> 
             webhooks.c.rate_limit_per_minute,
             webhooks.c.throttle_tat,
             webhooks.c.batch,
+            webhooks.c.ordering,
         )
         .where(webhooks.c.id.in_(webhook_ids))
         .order_by(webhooks.c.id)
@@ -273,6 +280,7 @@ async def gates(conn: AsyncConnection, webhook_ids: set[str], *, lock: bool) -> 
             rate_limit_per_minute=row.rate_limit_per_minute,
             throttle_tat=epoch(row.throttle_tat),
             batch=Batching.of(row.batch),
+            ordered=row.ordering == "fifo",
         )
         for row in await conn.execute(stmt)
     ]

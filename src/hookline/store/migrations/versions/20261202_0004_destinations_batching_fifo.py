@@ -42,12 +42,56 @@ def upgrade() -> None:
             sqlite_where=sa.text("batch_id IS NOT NULL"),
             postgresql_where=sa.text("batch_id IS NOT NULL"),
         )
+        # Due means due and unordered: FIFO deliveries waiting behind their head stay out.
+        batch_op.drop_index(
+            "ix_deliveries_due",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        )
+        batch_op.create_index(
+            "ix_deliveries_due",
+            ["next_attempt_at"],
+            unique=False,
+            sqlite_where=sa.text("status = 'pending' AND ordered = 0"),
+            postgresql_where=sa.text("status = 'pending' AND NOT ordered"),
+        )
+        for name, status in (
+            ("ix_deliveries_fifo", "pending"),
+            ("ix_deliveries_fifo_failed", "failed"),
+        ):
+            batch_op.create_index(
+                name,
+                ["webhook_id", "id"],
+                unique=False,
+                sqlite_where=sa.text(f"status = '{status}' AND ordered = 1"),
+                postgresql_where=sa.text(f"status = '{status}' AND ordered"),
+            )
+    with op.batch_alter_table("webhooks") as batch_op:
+        batch_op.create_index(
+            "ix_webhooks_fifo",
+            ["id"],
+            unique=False,
+            sqlite_where=sa.text("ordering = 'fifo'"),
+            postgresql_where=sa.text("ordering = 'fifo'"),
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("webhooks") as batch_op:
+        batch_op.drop_index("ix_webhooks_fifo")
     with op.batch_alter_table("deliveries") as batch_op:
         batch_op.drop_index("ix_deliveries_batch")
         batch_op.drop_index("ix_deliveries_waiting")
+        batch_op.drop_index("ix_deliveries_fifo_failed")
+        batch_op.drop_index("ix_deliveries_fifo")
+        batch_op.drop_index("ix_deliveries_due")
+        batch_op.create_index(
+            "ix_deliveries_due",
+            ["next_attempt_at"],
+            unique=False,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        )
         batch_op.drop_column("ordered")
         batch_op.drop_column("batch_id")
     with op.batch_alter_table("webhooks") as batch_op:
