@@ -22,7 +22,7 @@ from hookline.store.schema import deliveries
 
 PENDING = DeliveryStatus.PENDING.value
 # Written into the statement, not bound: a generic plan still matches ix_deliveries_waiting.
-_PENDING = literal_column(f"'{PENDING}'")
+_PENDING: Any = literal_column(f"'{PENDING}'")
 
 
 def _waiting(webhook_id: str) -> Any:
