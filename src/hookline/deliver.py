@@ -118,10 +118,13 @@ class Job:
         )
 
 
-def one_shot(event: NewEvent, target: Target, *, delivery_id: str, tenant_id: str) -> Job:
+def one_shot(
+    event: NewEvent, target: Target, *, delivery_id: str, tenant_id: str, batched: bool = False
+) -> Job:
     """The first and only attempt of an event that is not queued: a test send, a preview,
-    `hookline test`."""
-    return Job(
+    `hookline test`. To a batch webhook (`batched`) it goes as a batch of one, shaped as
+    every request it gets."""
+    job = Job(
         delivery_id=delivery_id,
         lease_token="test",
         event_id=event.id,
@@ -132,6 +135,9 @@ def one_shot(event: NewEvent, target: Target, *, delivery_id: str, tenant_id: st
         trigger=Trigger.TEST,
         tenant_id=tenant_id,
     )
+    if not batched:
+        return job
+    return replace(job, batch_id=ids.new_id(ids.BATCH, event.created_at), members=job.deliveries)
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ class NewDelivery:
     last_error: str | None = None
     finished_at: float | None = None
     ordered: bool = False  # its webhook is FIFO
+    batch_id: str | None = None  # sent in this batch (a test send to a batch webhook)
 
 
 @dataclass(frozen=True, slots=True)

@@ -332,7 +332,7 @@ class Worker:
             fair=fair,
         )
         sends = [
-            await self._gather(conn, c, batching, followers.get(c.id, []), token, now)
+            await self._gather(conn, c, batching, token, now)
             if c.webhook_id in batching or c.batch_id is not None  # a batch goes on as one
             else Send(c, None, (c,))
             for c in claims
@@ -352,7 +352,6 @@ class Worker:
         conn: AsyncConnection,
         leader: Claim,
         batching: dict[str, Batching],
-        followers: list[Claim],
         token: str,
         now: float,
     ) -> Send:

@@ -349,3 +349,26 @@ async def test_recovering_part_of_a_failed_batch_sends_the_whole_batch_again(
     for delivery in (first, second):
         done = await api.delivery_when(hookline.client, delivery["id"], "succeeded")
         assert done["attempt_count"] == 2
+
+
+async def test_a_test_send_and_a_preview_are_shaped_like_a_batch(
+    hookline: Running, receiver: Receiver
+) -> None:
+    hook = await batch_webhook(hookline, receiver, "/shape", 50)
+    tested = api.ok_object(await hookline.client.post(f"/api/v1/webhooks/{hook['id']}/test"))
+    assert tested["status"] == "success"
+    [request] = await receiver.wait_for(1, "/shape")
+    [event] = standardwebhooks.Webhook(hook["secret"]).verify(request.body, request.headers)
+    assert event["id"] == tested["event_id"]
+    assert request.headers["webhook-id"].startswith("bat_")
+    logged = api.ok_object(await hookline.client.get(f"/api/v1/deliveries/{tested['delivery_id']}"))
+    assert logged["batch_id"] == request.headers["webhook-id"]
+
+    preview = api.ok_object(
+        await hookline.client.post(
+            f"/api/v1/webhooks/{hook['id']}/preview",
+            json={"event_type": "order.filled", "data": {"order": 1}},
+        )
+    )
+    assert [e["data"] for e in orjson.loads(preview["body"])] == [{"order": 1}]
+    assert preview["headers"]["webhook-id"].startswith("bat_")

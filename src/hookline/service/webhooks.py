@@ -522,6 +522,7 @@ class Webhooks:
             last_status_code=status_code,
             last_error=error,
             finished_at=done.ended_at,
+            batch_id=job.batch_id,
         )
         record = attempt_record(done)
         async with self._db.write() as conn:
@@ -575,7 +576,13 @@ class Webhooks:
         """The first and only attempt of a test send or a preview, as the worker would make
         it."""
         target = Target.open(sealed, event.created_at, self._vault)
-        return one_shot(event, target, delivery_id=delivery_id, tenant_id=sealed.tenant_id)
+        return one_shot(
+            event,
+            target,
+            delivery_id=delivery_id,
+            tenant_id=sealed.tenant_id,
+            batched=sealed.batch is not None,
+        )
 
     async def reseal_secrets(self) -> int:
         """Re-encrypt every stored secret with the vault's first key (after a key rotation)."""
