@@ -372,3 +372,16 @@ async def test_a_test_send_and_a_preview_are_shaped_like_a_batch(
     )
     assert [e["data"] for e in orjson.loads(preview["body"])] == [{"order": 1}]
     assert preview["headers"]["webhook-id"].startswith("bat_")
+
+
+async def test_the_client_creates_and_clears_a_batch(hookline: Running, receiver: Receiver) -> None:
+    tenant = await api.tenant(hookline.client)
+    created = await hookline.api.webhooks.create(
+        url=receiver.url("/client"),
+        tenant_id=tenant["id"],
+        batch={"max_events": 100, "max_wait_ms": 5000},
+    )
+    assert created.batch is not None
+    assert (created.batch.max_events, created.batch.max_wait_ms) == (100, 5000)
+    cleared = await hookline.api.webhooks.update(created.id, batch=None)
+    assert cleared.batch is None

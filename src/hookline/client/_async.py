@@ -203,7 +203,9 @@ class Webhooks:
         secret: str | None = None,
         ordering: Literal["fifo"] | None = None,
         fifo_on_failure: Literal["skip", "block"] = "skip",
+        batch: dict[str, int] | None = None,
     ) -> WebhookWithSecret:
+        """`batch`: send events together, e.g. {"max_events": 100, "max_wait_ms": 5000}."""
         body = {
             "url": url,
             "tenant_id": tenant_id,
@@ -218,6 +220,7 @@ class Webhooks:
             "secret": secret,
             "ordering": ordering,
             "fifo_on_failure": fifo_on_failure,
+            "batch": batch,
         }
         path = "/api/v1/webhooks"
         return await self._client.call("POST", path, WebhookWithSecret, json=body)
@@ -246,6 +249,7 @@ class Webhooks:
         is_active: bool = UNSET,
         ordering: Literal["fifo"] | None = UNSET,
         fifo_on_failure: Literal["skip", "block"] = UNSET,
+        batch: dict[str, int] | None = UNSET,
     ) -> Webhook:
         body = fields(
             url=url,
@@ -259,6 +263,7 @@ class Webhooks:
             is_active=is_active,
             ordering=ordering,
             fifo_on_failure=fifo_on_failure,
+            batch=batch,
         )
         path = f"/api/v1/webhooks/{webhook_id}"
         return await self._client.call("PATCH", path, Webhook, json=body)
