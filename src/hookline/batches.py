@@ -1,4 +1,4 @@
-"""Batch webhooks' rules at save time (pure). See docs/destinations/batching.md.
+"""Batch webhooks' rules at save time (pure). See docs/destinations.md.
 
 How batches are formed and sent lives with the flow: fan-out delays a batch webhook's
 deliveries (hookline.fanout), ingest sends a full batch at once and the worker gathers one

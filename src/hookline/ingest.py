@@ -17,10 +17,10 @@ from typing import Any
 import orjson
 
 from hookline import fanout, jsonvalue
-from hookline.batching import Batcher
 from hookline.catalog import EventCatalog
 from hookline.clock import Clock, system_clock
 from hookline.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from hookline.groupcommit import Batcher
 from hookline.models import TEST_EVENT_TYPE, SentEvent
 from hookline.records import NewDelivery, NewEvent, Route
 from hookline.store import Database

@@ -24,10 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline import admission, deliver, followup, ids, notices
 from hookline.admission import DEFAULT_PACE, Gate
-from hookline.batching import Batcher
 from hookline.clock import Clock, system_clock
 from hookline.deliver import Finished, Job, Skipped, Target
 from hookline.errors import StoreUnavailable
+from hookline.groupcommit import Batcher
 from hookline.models import Trigger
 from hookline.records import Batching, Claim, SealedTarget
 from hookline.schedule import Retry, RetryPolicy

@@ -1,5 +1,5 @@
 """`mailto:` destinations: one mail per attempt through the operator's SMTP relay
-(HOOKLINE_SMTP_URL, from HOOKLINE_SMTP_FROM). See docs/destinations/email.md.
+(HOOKLINE_SMTP_URL, from HOOKLINE_SMTP_FROM). See docs/destinations.md.
 
     smtp://[user:pass@]host[:port]            STARTTLS when the relay offers it (port 25)
     smtp://...?tls=required                   STARTTLS or no mail: a failed attempt says why

@@ -136,7 +136,7 @@ def render_batch(
 ) -> bytes:
     """The one body of a batch of events (their standard envelopes, in order): a JSON array
     of what each would have been alone; for the chat services, one message showing them all
-    (docs/destinations/batching.md). Raises FormatError naming the event that cannot be
+    (docs/destinations.md). Raises FormatError naming the event that cannot be
     rendered."""
     if spec.name in _CHAT_MANY:
         events = [_chat_event(orjson.loads(payload)) for payload in payloads]

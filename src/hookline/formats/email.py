@@ -1,5 +1,5 @@
 """Mail for `mailto:` webhooks (pure): a subject, a text part and an HTML part from one or more
-events. See docs/formats.md and docs/destinations/email.md.
+events. See docs/formats.md and docs/destinations.md.
 
 Two formats write mail. `email` (the default for `mailto:`) lays an event out as seed 001's
 order-filled notification: a subject from the event type and a key field (`Order Filled:

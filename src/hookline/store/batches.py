@@ -1,5 +1,5 @@
 """The queue as batch webhooks use it: bounds reached at ingest, batches gathered at claim, a
-batch retried by hand. See docs/destinations/batching.md.
+batch retried by hand. See docs/destinations.md.
 
 A batch has one claimable delivery at a time, its *leader*: the one whose `next_attempt_at`
 says when the batch is due. The other members wait with `next_attempt_at` null (they are never

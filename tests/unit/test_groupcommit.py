@@ -2,8 +2,8 @@ import asyncio
 
 import pytest
 
-from hookline.batching import Batcher
 from hookline.errors import Unavailable
+from hookline.groupcommit import Batcher
 
 
 async def test_concurrent_submissions_share_a_flush_and_each_gets_its_own_result() -> None:
