@@ -29,7 +29,7 @@ import aiormq.exceptions
 from aio_pika.abc import AbstractChannel, AbstractConnection, ConnectionParameter, DeliveryMode
 
 from hookline.destinations import guard
-from hookline.destinations.pool import Pool
+from hookline.destinations.pool import Pool, Unsent
 from hookline.ssrf import NetworkPolicy
 from hookline.transport import Accepted, Failure, OutboundRequest, Result
 
@@ -119,15 +119,6 @@ class GuardedConnection(aio_pika.Connection):
     )
 
 
-class Unsent(Exception):
-    """The attempt failed before RabbitMQ took the message; the message says why, without
-    credentials. `broken`: the connection is unusable and must be discarded."""
-
-    def __init__(self, message: str, *, broken: bool = False) -> None:
-        super().__init__(message)
-        self.broken = broken
-
-
 class Link:
     """One connection and the channels idle on it. An attempt takes a channel of its own (opening
     one costs more than the publish) and gives it back when it is still open: a missing exchange
@@ -173,10 +164,7 @@ class Amqp:
         target = parse(request.url)
         key = request.url.partition("?")[0]
         try:
-            link = await self._pool.get(key)
-            if link.is_closed:  # the broker went away since the last attempt
-                await self._pool.discard(key)
-                link = await self._pool.get(key)
+            link = await self._pool.live(key, lambda link: not link.is_closed)
             detail = await _publish(link, target, request)
         except Unsent as exc:
             if exc.broken:
@@ -189,14 +177,7 @@ class Amqp:
 
     async def _open(self, key: str) -> Link:
         target = parse(key)
-        try:
-            address = await guard.address(target.host, target.port, self._policy)
-        except guard.Refused as exc:
-            raise Unsent(f"{target.where}: {exc}") from None
-        except OSError:
-            raise Unsent(
-                f"could not connect to {target.where}: the name does not resolve"
-            ) from None
+        address = await guard.reach(target.host, target.port, self._policy, where=target.where)
         url = aio_pika.connection.make_url(
             host=address,
             port=target.port,

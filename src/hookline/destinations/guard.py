@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 
+from hookline.destinations.pool import Unsent
 from hookline.ssrf import NetworkPolicy
 from hookline.transport import BlockedAddressError, GuardedResolver
 
@@ -26,3 +27,14 @@ async def address(host: str, port: int, policy: NetworkPolicy) -> str:
     finally:
         await resolver.close()
     return str(results[0]["host"])
+
+
+async def reach(host: str, port: int, policy: NetworkPolicy, *, where: str) -> str:
+    """`address`, with what stops it said as an Unsent naming `where` (the destination as
+    shown in errors)."""
+    try:
+        return await address(host, port, policy)
+    except Refused as exc:
+        raise Unsent(f"{where}: {exc}") from None
+    except OSError:
+        raise Unsent(f"could not connect to {where}: the name does not resolve") from None

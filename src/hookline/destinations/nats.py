@@ -31,7 +31,7 @@ import nats.js.errors
 from nats.aio.client import Client
 
 from hookline.destinations import guard
-from hookline.destinations.pool import Pool
+from hookline.destinations.pool import Pool, Unsent
 from hookline.ssrf import NetworkPolicy
 from hookline.transport import Accepted, Failure, OutboundRequest, Result
 
@@ -90,15 +90,6 @@ def headers(request: OutboundRequest, *, jetstream: bool) -> dict[str, str]:
     return found
 
 
-class Unsent(Exception):
-    """The attempt failed before NATS took the message; the message says why, without
-    credentials. `broken`: the connection is unusable and must be discarded."""
-
-    def __init__(self, message: str, *, broken: bool = False) -> None:
-        super().__init__(message)
-        self.broken = broken
-
-
 class Nats:
     def __init__(self, policy: NetworkPolicy, *, idle: float) -> None:
         self._policy = policy
@@ -109,10 +100,7 @@ class Nats:
         target = parse(request.url)
         key = request.url.partition("?")[0]
         try:
-            client = await self._pool.get(key)
-            if not client.is_connected:  # the server went away since the last attempt
-                await self._pool.discard(key)
-                client = await self._pool.get(key)
+            client = await self._pool.live(key, lambda client: client.is_connected)
             if target.stream is None:
                 detail = await _publish(client, target, request)
             else:
@@ -128,14 +116,7 @@ class Nats:
 
     async def _open(self, key: str) -> Client:
         target = parse(key)
-        try:
-            address = await guard.address(target.host, target.port, self._policy)
-        except guard.Refused as exc:
-            raise Unsent(f"{target.where}: {exc}") from None
-        except OSError:
-            raise Unsent(
-                f"could not connect to {target.where}: the name does not resolve"
-            ) from None
+        address = await guard.reach(target.host, target.port, self._policy, where=target.where)
         host = f"[{address}]" if ":" in address else address
         client = Client()
         try:

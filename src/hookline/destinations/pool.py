@@ -14,6 +14,15 @@ log = logging.getLogger(__name__)
 C = TypeVar("C")
 
 
+class Unsent(Exception):
+    """An attempt failed before the destination took the message; the message says why, without
+    credentials. `broken`: the connection is unusable and must be discarded."""
+
+    def __init__(self, message: str, *, broken: bool = False) -> None:
+        super().__init__(message)
+        self.broken = broken
+
+
 class Pool(Generic[C]):
     """`open(key)` makes a connection, `shut(connection)` closes one. A connection unused for
     `idle` seconds is closed at the next `get`; `discard` drops one that failed, so the next
@@ -45,6 +54,14 @@ class Pool(Generic[C]):
             connection = held[0] if held else await self._open(key)
             self._connections[key] = (connection, self._clock())
             return connection
+
+    async def live(self, key: str, alive: Callable[[C], bool]) -> C:
+        """`get`, but a connection the far side closed since its last use is replaced first."""
+        connection = await self.get(key)
+        if not alive(connection):
+            await self.discard(key)
+            connection = await self.get(key)
+        return connection
 
     async def discard(self, key: str) -> None:
         held = self._connections.pop(key, None)
