@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=256, ge=1, le=10_000)
     claim_batch_size: int = Field(default=200, ge=1, le=5_000)
     poll_interval: float = Field(default=1.0, gt=0, le=60)
+    heartbeat_interval: float = Field(default=10.0, gt=0, le=300)  # a worker says it is alive
     max_response_body_bytes: int = Field(default=20_000, ge=0, le=1_000_000)
     max_payload_bytes: int = Field(default=256 * 1024, ge=1024)
 

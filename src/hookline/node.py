@@ -20,6 +20,7 @@ from hookline.catalog import EventCatalog
 from hookline.circuit import Breaker
 from hookline.clock import Clock, system_clock
 from hookline.config import Settings
+from hookline.heartbeat import Heartbeat
 from hookline.ingest import Ingestor
 from hookline.reconcile import Outcome, Reconciler
 from hookline.retention import Retention
@@ -90,7 +91,9 @@ class Hookline:
         )
         self.worker: Worker | None = None
         self.retention: Retention | None = None
+        self.heartbeat: Heartbeat | None = None
         if run_worker:
+            self.heartbeat = Heartbeat(self.db, interval=settings.heartbeat_interval, clock=clock)
             self.retention = Retention(
                 self.db,
                 keep=settings.retention_days * 86_400,
@@ -178,6 +181,8 @@ class Hookline:
         self.ingestor.start()
         if self.worker is not None:
             await self.worker.start()
+        if self.heartbeat is not None:
+            await self.heartbeat.start()
         if self.retention is not None:
             self.retention.start()
         if self.listener is not None:
@@ -198,6 +203,8 @@ class Hookline:
             await self.retention.stop()
         if self.worker is not None:
             await self.worker.stop()
+        if self.heartbeat is not None:
+            await self.heartbeat.stop()
         await self.destinations.close()
         await self.db.close()
 

@@ -221,3 +221,17 @@ class WebhookHealth:
     circuit: Circuit
     recovered_notice_at: float | None = None  # when the operator last heard of each change
     disabled_notice_at: float | None = None
+
+
+# --- worker heartbeats ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerBeat:
+    """A worker process as its last heartbeat says (instants in epoch seconds)."""
+
+    id: str
+    host: str
+    pid: int
+    started_at: float
+    last_seen_at: float

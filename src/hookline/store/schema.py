@@ -295,3 +295,16 @@ attempts = Table(
     Index(None, "delivery_id", "id"),
     Index(None, "webhook_id", "created_at"),
 )
+
+
+# Worker processes, as their heartbeats say: /ready, metrics and `hookline status` read them.
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("host", String(256), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", Timestamp, nullable=False),
+    Column("last_seen_at", Timestamp, nullable=False),
+    Index(None, "last_seen_at"),
+)
