@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from hookline import __version__
+from hookline import __version__, opscli
 from hookline.config import Settings
 from hookline.errors import ConfigurationError, HooklineError, StoreUnavailable
 from hookline.models import CreatedApiKey
@@ -509,6 +509,8 @@ def probe_command(
     if not all(o.ok for o in outcomes):
         raise typer.Exit(1)
 
+
+opscli.register(app)  # keys, webhooks, deliveries, purge
 
 secrets_app = typer.Typer(help="The key that encrypts webhook secrets at rest.")
 app.add_typer(secrets_app, name="secrets")

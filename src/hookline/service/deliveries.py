@@ -125,6 +125,25 @@ class Deliveries:
         self._on_requeue()
         return found(delivery, "delivery", delivery_id)
 
+    async def finished(
+        self,
+        status: DeliveryStatus,
+        *,
+        since: datetime,
+        until: datetime | None = None,
+        webhook_id: str | None = None,
+    ) -> list[str]:
+        """The ids of the deliveries in `status` (failed or cancelled) created in [since,
+        until) (until: now), of one webhook or all, oldest first: what `hookline deliveries
+        retry` goes through, one `retry` each."""
+        until = until or datetime.fromtimestamp(self._clock(), UTC)
+        async with self._db.read() as conn:
+            if webhook_id is not None:
+                await _webhook(conn, webhook_id, None)
+            return await delivery_rows.finished_ids(
+                conn, status=status, since=since, until=until, webhook_id=webhook_id
+            )
+
     async def cancel(
         self, delivery_id: str, spec: DeliveryCancel, *, tenant: str | None
     ) -> Delivery:

@@ -308,8 +308,11 @@ class Webhooks:
         *,
         tenant: str | None,
         managed: bool = False,
+        reason: str | None = None,
     ) -> Webhook:
-        """`managed`: hookline.reconcile changing a declared webhook (the API may not)."""
+        """`managed`: hookline.reconcile changing a declared webhook (the API may not).
+        `reason`: why it is disabled (`hookline webhooks disable --reason`), when is_active
+        turns false."""
         current = await self.get(webhook_id, tenant=tenant)
         if not managed:
             refuse_managed("webhook", webhook_id, current.managed_by)
@@ -383,6 +386,8 @@ class Webhooks:
             }
         at = self._clock()
         values["updated_at"] = at
+        if values.get("is_active") is False and reason is not None:
+            values |= {"disabled_reason": reason, "disabled_at": at}
         async with self._db.write() as conn:
             if "signature" in values:
                 values |= await self._secrets_under(conn, webhook_id, values["signature"], tenant)
@@ -400,7 +405,10 @@ class Webhooks:
                 await delivery_rows.set_ordered(conn, webhook_id, fifo=updated.ordering == "fifo")
             if values.get("is_active") is False:
                 await webhook_rows.cancel_pending(
-                    conn, webhook_id, "webhook disabled: deactivated through the API", at
+                    conn,
+                    webhook_id,
+                    f"webhook disabled: {reason or 'deactivated through the API'}",
+                    at,
                 )
         return updated
 

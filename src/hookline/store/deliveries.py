@@ -495,6 +495,26 @@ async def requeue_finished(
     return requeued
 
 
+async def finished_ids(
+    conn: AsyncConnection,
+    *,
+    status: DeliveryStatus,
+    since: datetime,
+    until: datetime,
+    webhook_id: str | None,
+) -> list[str]:
+    """The deliveries (not test sends) in `status` created in [since, until), oldest first."""
+    query = select(deliveries.c.id).where(
+        deliveries.c.status == status.value,
+        deliveries.c.trigger != Trigger.TEST.value,
+        deliveries.c.created_at >= since,
+        deliveries.c.created_at < until,
+    )
+    if webhook_id is not None:
+        query = query.where(deliveries.c.webhook_id == webhook_id)
+    return [str(row) for row in (await conn.execute(query.order_by(deliveries.c.id))).scalars()]
+
+
 async def pending_count(conn: AsyncConnection, webhook_id: str) -> int:
     stmt = select(func.count()).where(
         deliveries.c.webhook_id == webhook_id, deliveries.c.status == PENDING

@@ -38,11 +38,16 @@ async def admin_key_count(conn: AsyncConnection) -> int:
 
 
 async def page(
-    conn: AsyncConnection, *, tenant_id: str | None, paging: Paging
+    conn: AsyncConnection, *, tenant_id: str | None, paging: Paging, every: bool = False
 ) -> Page[ApiKey] | NumberedPage[ApiKey]:
-    query = select(*RECORD_COLUMNS).where(
-        api_keys.c.tenant_id.is_(None) if tenant_id is None else api_keys.c.tenant_id == tenant_id
-    )
+    """One tenant's keys, or (tenant_id None) the admin keys; `every`: all keys."""
+    query = select(*RECORD_COLUMNS)
+    if not every:
+        query = query.where(
+            api_keys.c.tenant_id.is_(None)
+            if tenant_id is None
+            else api_keys.c.tenant_id == tenant_id
+        )
     return await fetch_page(conn, query, api_keys.c.id, paging=paging, convert=_key)
 
 
