@@ -31,7 +31,10 @@ def show(
         table.add_column(column)
     for row in rows:
         table.add_row(*(_cell(row.get(column)) for column in columns))
-    Console(width=max(120, Console().width)).print(table)
+    # Never cut a cell short (ids are copied from here): wider than the terminal if need be.
+    width = max(120, Console().width)
+    width = max(width, Console(width=10_000).measure(table).maximum)
+    Console(width=width).print(table)
 
 
 def progress(items: Iterable[Any], *, total: int, label: str) -> Iterable[Any]:

@@ -145,9 +145,7 @@ def keys_create(
 
 @keys_app.command("list")
 def keys_list(
-    tenant: Annotated[
-        str | None, typer.Option(help="Only this tenant's keys (id or uid).")
-    ] = None,
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's keys (id or uid).")] = None,
     as_json: Json = False,
 ) -> None:
     """Every API key (admin and tenants'), or one tenant's: never the key itself."""
@@ -382,9 +380,7 @@ def deliveries_retry(
 
 
 def purge(
-    older_than: Annotated[
-        str, typer.Option(help="Delete events older than this: 30d, 12h, 1w.")
-    ],
+    older_than: Annotated[str, typer.Option(help="Delete events older than this: 30d, 12h, 1w.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     as_json: Json = False,
 ) -> None:
