@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from hookline import __version__, opscli
+from hookline import __version__, operate
 from hookline.config import Settings
 from hookline.errors import ConfigurationError, HooklineError, StoreUnavailable
 from hookline.models import CreatedApiKey
@@ -529,7 +529,7 @@ def probe_command(
         raise typer.Exit(1)
 
 
-opscli.register(app)  # keys, webhooks, deliveries, purge
+operate.register(app)  # keys, webhooks, deliveries, purge
 
 secrets_app = typer.Typer(help="The key that encrypts webhook secrets at rest.")
 app.add_typer(secrets_app, name="secrets")
