@@ -22,6 +22,7 @@ from hookline import __version__
 from hookline.config import Settings
 from hookline.errors import ConfigurationError, HooklineError, StoreUnavailable
 from hookline.models import CreatedApiKey
+from hookline.opscli import stats_command, status_command
 
 if TYPE_CHECKING:
     from hookline.node import Hookline
@@ -586,6 +587,10 @@ def check_config(
         typer.echo("nothing to change")
     for change in report.changes:
         typer.echo(f"  {change}")
+
+
+app.command("stats")(stats_command)
+app.command("status")(status_command)
 
 
 def main() -> None:

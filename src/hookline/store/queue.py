@@ -1,0 +1,84 @@
+"""The delivery queue seen from above: how many deliveries wait, and the webhooks in trouble.
+`hookline status`, the metrics and the dashboard read these."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookline.models import DeliveryStatus
+from hookline.records import QueueDepth, WebhookTrouble
+from hookline.store.schema import AnyRow, deliveries, epoch, webhooks
+
+PENDING = DeliveryStatus.PENDING.value
+
+
+async def depth(conn: AsyncConnection, now: float) -> QueueDepth:
+    """Pending deliveries: due now, in flight (leased to a worker), scheduled for later; and
+    when the oldest due one became due."""
+    pending = deliveries.c.status == PENDING
+    due = pending & (deliveries.c.next_attempt_at <= now)
+    later = pending & (deliveries.c.next_attempt_at > now)
+    leased = deliveries.c.lease_token.is_not(None)
+    due_count, oldest = (
+        await conn.execute(select(func.count(), func.min(deliveries.c.next_attempt_at)).where(due))
+    ).one()
+    in_flight = (await conn.execute(select(func.count()).where(later & leased))).scalar_one()
+    scheduled = (await conn.execute(select(func.count()).where(later & ~leased))).scalar_one()
+    return QueueDepth(
+        due=int(due_count),
+        in_flight=int(in_flight),
+        scheduled=int(scheduled),
+        oldest_due_at=epoch(oldest),  # min() keeps the column type: a datetime
+    )
+
+
+def _trouble(row: AnyRow) -> WebhookTrouble:
+    return WebhookTrouble(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        name=row.name,
+        url=row.url,
+        circuit_state=row.circuit_state,
+        consecutive_failures=row.consecutive_failures,
+        failing_since=epoch(row.failing_since),
+        disabled_reason=row.disabled_reason,
+        disabled_at=epoch(row.disabled_at),
+    )
+
+
+_TROUBLE_COLUMNS = (
+    webhooks.c.id,
+    webhooks.c.tenant_id,
+    webhooks.c.name,
+    webhooks.c.url,
+    webhooks.c.circuit_state,
+    webhooks.c.consecutive_failures,
+    webhooks.c.failing_since,
+    webhooks.c.disabled_reason,
+    webhooks.c.disabled_at,
+)
+
+
+async def failing(conn: AsyncConnection) -> list[WebhookTrouble]:
+    """Active webhooks whose circuit is not closed or whose last attempts failed, the longest
+    failing first."""
+    stmt = (
+        select(*_TROUBLE_COLUMNS)
+        .where(
+            webhooks.c.is_active == True,  # noqa: E712
+            (webhooks.c.circuit_state != "closed") | (webhooks.c.consecutive_failures > 0),
+        )
+        .order_by(webhooks.c.consecutive_failures.desc(), webhooks.c.id)
+    )
+    return [_trouble(row) for row in await conn.execute(stmt)]
+
+
+async def disabled(conn: AsyncConnection) -> list[WebhookTrouble]:
+    """Webhooks that are switched off (by hand, a 410, or too many failures), newest first."""
+    stmt = (
+        select(*_TROUBLE_COLUMNS)
+        .where(webhooks.c.is_active == False)  # noqa: E712
+        .order_by(webhooks.c.disabled_at.desc(), webhooks.c.id)
+    )
+    return [_trouble(row) for row in await conn.execute(stmt)]
