@@ -92,18 +92,26 @@ async def counts_by_webhook(
     """Per webhook with attempts since an instant: (webhook_id, tenant_id, name, url, total,
     succeeded), the webhooks in id order."""
     succeeded = case((attempts.c.status_code.between(200, 299), 1), else_=0)
+    counted = (
+        select(
+            attempts.c.webhook_id,
+            func.count().label("total"),
+            func.coalesce(func.sum(succeeded.cast(Integer)), 0).label("succeeded"),
+        )
+        .where(_recorded_since(since, tenant_id))
+        .group_by(attempts.c.webhook_id)
+        .subquery()
+    )
     stmt = (
         select(
             webhooks.c.id.label("webhook_id"),
             webhooks.c.tenant_id,
             webhooks.c.name,
             webhooks.c.url,
-            func.count().label("total"),
-            func.coalesce(func.sum(succeeded.cast(Integer)), 0).label("succeeded"),
+            counted.c.total,
+            counted.c.succeeded,
         )
-        .select_from(attempts.join(webhooks, webhooks.c.id == attempts.c.webhook_id))
-        .where(_recorded_since(since, tenant_id))
-        .group_by(webhooks.c.id, webhooks.c.tenant_id, webhooks.c.name, webhooks.c.url)
+        .join(counted, counted.c.webhook_id == webhooks.c.id)
         .order_by(webhooks.c.id)
     )
     return list(await conn.execute(stmt))
