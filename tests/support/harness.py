@@ -108,7 +108,13 @@ class ServeProcess:
     environment like a user would."""
 
     def __init__(
-        self, env: Mapping[str, str], *, log: Path, dev: bool = True, role: str = "serve"
+        self,
+        env: Mapping[str, str],
+        *,
+        log: Path,
+        dev: bool = True,
+        role: str = "serve",
+        args: tuple[str, ...] = (),
     ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -116,6 +122,7 @@ class ServeProcess:
         self._log = log
         self._dev = dev
         self.role = role
+        self.args = args  # more command-line options (--log-level debug...)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> None:
@@ -124,6 +131,7 @@ class ServeProcess:
             args += ["--port", str(self.port)]
         if self._dev:
             args.append("--dev")
+        args += self.args
         offset = self._log.stat().st_size if self._log.exists() else 0
         with self._log.open("ab") as log:
             self.process = subprocess.Popen(args, env=self._env, stdout=log, stderr=log)
