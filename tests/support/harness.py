@@ -108,8 +108,15 @@ class ServeProcess:
     environment like a user would."""
 
     def __init__(
-        self, env: Mapping[str, str], *, log: Path, dev: bool = True, role: str = "serve"
+        self,
+        env: Mapping[str, str],
+        *,
+        log: Path,
+        dev: bool = True,
+        role: str = "serve",
+        args: tuple[str, ...] = (),
     ) -> None:
+        """`args`: more command-line options (`--metrics-port N`...)."""
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._env = {**os.environ, "HOOKLINE_DATA_DIR": str(log.parent / "data"), **env}
@@ -117,6 +124,7 @@ class ServeProcess:
         self._dev = dev
         self.role = role
         self.process: subprocess.Popen[bytes] | None = None
+        self._args = args
 
     def start(self, timeout: float = 30.0) -> None:
         args = [sys.executable, "-m", "hookline", self.role]
@@ -124,6 +132,7 @@ class ServeProcess:
             args += ["--port", str(self.port)]
         if self._dev:
             args.append("--dev")
+        args += self._args
         offset = self._log.stat().st_size if self._log.exists() else 0
         with self._log.open("ab") as log:
             self.process = subprocess.Popen(args, env=self._env, stdout=log, stderr=log)
