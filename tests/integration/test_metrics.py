@@ -4,12 +4,15 @@ from the store at scrape time, the token, per-webhook series off, a worker's own
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from hookline.metrics import Metrics
@@ -30,6 +33,8 @@ from tests.support.harness import (
 from tests.support.receiver import Receiver, Reply
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+ROOT = Path(__file__).resolve().parents[2]
+METRIC_NAME = re.compile(r"\b(?:hookline|webhook)_[a-z_]+\b")
 
 
 def parse(text: str) -> Samples:
@@ -268,3 +273,35 @@ async def test_a_worker_serves_its_own_metrics_on_its_port(
     finally:
         api.stop()
         worker.stop()
+
+
+async def test_every_metric_the_rules_dashboard_and_docs_name_is_exported(
+    hookline: Running, receiver: Receiver
+) -> None:
+    tenant, _ = await webhook_for(hookline.api, receiver, "/hook")
+    sent = await hookline.api.events.send("order.filled", {"n": 1}, tenant_id=tenant.id)
+    await settled(hookline.api, sent.id)
+    await until(lambda: scrape(hookline), lambda s: value(s, "webhook_publish_success_total") == 1)
+    response = await hookline.client.get("/metrics")
+    families = list(text_string_to_metric_families(response.text))
+    exported = {f.name for f in families} | {s.name for f in families for s in f.samples}
+
+    rules = yaml.safe_load((ROOT / "deploy" / "prometheus-rules.yml").read_text())
+    rule_exprs = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    dashboard = json.loads((ROOT / "deploy" / "grafana-dashboard.json").read_text())
+    panel_exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    assert rule_exprs
+    assert panel_exprs
+    for expr in rule_exprs + panel_exprs:
+        for name in set(METRIC_NAME.findall(expr)) - {"webhook_id"}:  # a label
+            assert name in exported, f"{name} (in {expr!r}) is not exported"
+
+    docs = (ROOT / "docs" / "operations" / "metrics.md").read_text()
+    documented = {
+        match.group(1)
+        for line in docs.splitlines()
+        if (match := re.match(r"\| `((?:hookline|webhook)_[a-z_]+)`", line))
+    }
+    assert documented <= exported
+    families_named = {f.name for f in families if not f.name.endswith("_created")}
+    assert families_named <= {re.sub(r"_total$", "", n) for n in documented}
