@@ -248,8 +248,7 @@ async def test_a_worker_serves_its_own_metrics_on_its_port(
         env, log=tmp_path / "worker.log", role="worker", args=("--metrics-port", str(port))
     )
     try:
-        await asyncio.to_thread(api.start)
-        await asyncio.to_thread(worker.start)
+        await asyncio.gather(asyncio.to_thread(api.start), asyncio.to_thread(worker.start))
         async with httpx.AsyncClient(base_url=api.base_url, headers=ADMIN_HEADERS) as client:
             tenant_id = await prepare_over_http(client, receiver)
             sent = await client.post(
