@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 ALIVE_INTERVALS = 3  # a worker seen within this many heartbeat intervals is alive
 SCRAPE_TIMEOUT = 5.0  # seconds the store gauges may take before the scrape answers without them
-CIRCUIT_VALUES = {State.CLOSED: 0, State.HALF_OPEN: 1, State.OPEN: 2}
+CIRCUIT_VALUES: dict[str, int] = {State.CLOSED: 0, State.HALF_OPEN: 1, State.OPEN: 2}
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -121,7 +121,7 @@ class StoreGauges(Collector):
                 labels=["webhook_id"],
             )
             for webhook_id, stored in sorted(shot.circuits.items()):
-                family.add_metric([webhook_id], CIRCUIT_VALUES.get(State(stored), 0))
+                family.add_metric([webhook_id], CIRCUIT_VALUES.get(stored, 0))
             yield family
 
 
