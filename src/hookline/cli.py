@@ -64,14 +64,15 @@ def load_settings(**overrides: Any) -> Settings:
         raise typer.Exit(2) from None
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # 7 lines a start
+def _setup_logging(level: str, log_format: str | None, settings: Settings) -> None:
+    """Logs to stderr: `log_format` (--log-format), else HOOKLINE_LOG_FORMAT."""
+    from hookline import logs
+
+    chosen = log_format or settings.log_format
+    if chosen not in logs.FORMATS:
+        typer.echo(f"hookline: --log-format {chosen!r}: use text or json", err=True)
+        raise typer.Exit(2)
+    logs.setup(level, chosen)
 
 
 def _announce_admin_key(created: CreatedApiKey) -> None:
@@ -223,14 +224,16 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _run_http(settings: Settings, log_level: str, *, run_worker: bool) -> None:
+def _run_http(
+    settings: Settings, log_level: str, log_format: str | None, *, run_worker: bool
+) -> None:
     """The HTTP API (and, with `run_worker`, the delivery worker) until SIGTERM or Ctrl-C.
 
     The port is bound and the node started before the HTTP server runs, so that any failure
     to start is one line on stderr (exit status 2), not a traceback from inside the server."""
     from hookline.api import create_app
 
-    _setup_logging(log_level)
+    _setup_logging(log_level, log_format, settings)
     node = _make_node(settings, run_worker=run_worker)
     with _failing_clearly(settings):
         listening = _listen(settings.host, settings.port)
@@ -239,6 +242,7 @@ def _run_http(settings: Settings, log_level: str, *, run_worker: bool) -> None:
         host=settings.host,
         port=settings.port,
         log_level=log_level,
+        log_config=None,  # uvicorn's lines go through hookline's handler (logs.setup)
         server_header=False,
         timeout_graceful_shutdown=int(settings.request_timeout) + 5,
     )
@@ -272,22 +276,36 @@ Dev = Annotated[
     bool | None, typer.Option("--dev", help="Allow plain http and private/loopback webhook URLs.")
 ]
 LogLevel = Annotated[str, typer.Option(help="debug, info, warning or error.")]
+LogFormat = Annotated[
+    str | None,
+    typer.Option(
+        help="text (readable, the default) or json (one object a line); HOOKLINE_LOG_FORMAT."
+    ),
+]
 
 
 @app.command()
 def serve(
-    host: Host = None, port: Port = None, dev: Dev = None, log_level: LogLevel = "info"
+    host: Host = None,
+    port: Port = None,
+    dev: Dev = None,
+    log_level: LogLevel = "info",
+    log_format: LogFormat = None,
 ) -> None:
     """The HTTP API and the delivery worker in one process: the single-node default."""
-    _run_http(load_settings(host=host, port=port, dev=dev), log_level, run_worker=True)
+    _run_http(load_settings(host=host, port=port, dev=dev), log_level, log_format, run_worker=True)
 
 
 @app.command()
 def api(
-    host: Host = None, port: Port = None, dev: Dev = None, log_level: LogLevel = "info"
+    host: Host = None,
+    port: Port = None,
+    dev: Dev = None,
+    log_level: LogLevel = "info",
+    log_format: LogFormat = None,
 ) -> None:
     """The HTTP API only: run any number of these, with workers, on one PostgreSQL database."""
-    _run_http(load_settings(host=host, port=port, dev=dev), log_level, run_worker=False)
+    _run_http(load_settings(host=host, port=port, dev=dev), log_level, log_format, run_worker=False)
 
 
 @app.command()
@@ -297,6 +315,7 @@ def worker(
     ] = None,
     dev: Dev = None,
     log_level: LogLevel = "info",
+    log_format: LogFormat = None,
     metrics_port: Annotated[
         int | None,
         typer.Option(help="Serve this worker's Prometheus metrics on this port (/metrics)."),
@@ -309,7 +328,7 @@ def worker(
     from hookline.metrics import MetricsServer
 
     settings = load_settings(worker_concurrency=concurrency, dev=dev)
-    _setup_logging(log_level)
+    _setup_logging(log_level, log_format, settings)
     node = _make_node(settings, run_worker=True)
     exporter = None
     if metrics_port is not None:
@@ -322,10 +341,7 @@ def worker(
             loop.add_signal_handler(stop_signal, stop.set)
         await _start(node, announce_admin_key=False)
         if exporter is not None:
-            await exporter.start()
-            logging.getLogger("hookline.worker").info(
-                "metrics at http://%s:%d/metrics", metrics_host, metrics_port
-            )
+            await exporter.start()  # says where, in the log
         logging.getLogger("hookline.worker").info(
             "worker started: %d requests in flight at most", settings.worker_concurrency
         )

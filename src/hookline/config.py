@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     claim_batch_size: int = Field(default=200, ge=1, le=5_000)
     poll_interval: float = Field(default=1.0, gt=0, le=60)
     heartbeat_interval: float = Field(default=10.0, gt=0, le=300)  # a worker says it is alive
+    log_format: Literal["text", "json"] = "text"  # serve/api/worker --log-format
     max_response_body_bytes: int = Field(default=20_000, ge=0, le=1_000_000)
     max_payload_bytes: int = Field(default=256 * 1024, ge=1024)
 

@@ -299,6 +299,7 @@ class MetricsServer:
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()
+        log.info("metrics at http://%s:%d/metrics", self._host, self._port)
 
     async def stop(self) -> None:
         if self._runner is not None:

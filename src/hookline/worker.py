@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookline import admission, deliver, followup, ids, notices
+from hookline import admission, deliver, followup, ids, logs, notices
 from hookline.admission import DEFAULT_PACE, Gate
 from hookline.clock import Clock, system_clock
 from hookline.deliver import Finished, Job, Skipped, Target
@@ -421,10 +421,16 @@ class Worker:
             finally:
                 self._request_ended(job)
             self._learn_pace(done)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(*logs.attempt_line(done), extra=logs.attempt_fields(done))
             await self._recorder.submit(done)
         except Exception:
             # The lease runs out and another attempt follows: at-least-once, never lost.
-            log.exception("recording a delivery attempt failed")
+            log.exception(
+                "delivery %s: recording the attempt failed",
+                job.delivery_id,
+                extra=logs.delivery_fields(job) if isinstance(job, Job) else {},
+            )
 
     def _request_ended(self, job: Job) -> None:
         webhook_id = job.target.webhook_id
@@ -446,7 +452,11 @@ class Worker:
                 job, self._transport, self._policy, clock=self._clock, rand=self._rand
             )
         except Exception as exc:
-            log.exception("delivery %s: handling the attempt failed", job.delivery_id)
+            log.exception(
+                "delivery %s: handling the attempt failed",
+                job.delivery_id,
+                extra=logs.delivery_fields(job),
+            )
             ended = self._clock()
             failure = Failure(
                 error=f"hookline could not handle this attempt ({type(exc).__name__}: {exc}); "

@@ -116,15 +116,14 @@ class ServeProcess:
         role: str = "serve",
         args: tuple[str, ...] = (),
     ) -> None:
-        """`args`: more command-line options (`--metrics-port N`...)."""
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._env = {**os.environ, "HOOKLINE_DATA_DIR": str(log.parent / "data"), **env}
         self._log = log
         self._dev = dev
         self.role = role
+        self.args = args  # more command-line options (--log-level debug...)
         self.process: subprocess.Popen[bytes] | None = None
-        self._args = args
 
     def start(self, timeout: float = 30.0) -> None:
         args = [sys.executable, "-m", "hookline", self.role]
@@ -132,7 +131,7 @@ class ServeProcess:
             args += ["--port", str(self.port)]
         if self._dev:
             args.append("--dev")
-        args += self._args
+        args += self.args
         offset = self._log.stat().st_size if self._log.exists() else 0
         with self._log.open("ab") as log:
             self.process = subprocess.Popen(args, env=self._env, stdout=log, stderr=log)

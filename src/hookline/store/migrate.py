@@ -63,3 +63,16 @@ async def one_process_at_a_time(db: Database, lock: int) -> AsyncIterator[None]:
     async with db.write() as conn:
         await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock})
         yield
+
+
+async def revisions(db: Database) -> tuple[str | None, str]:
+    """The schema's revision in the database (None: no hookline schema) and the newest one
+    this hookline knows."""
+
+    def read(connection: Connection) -> tuple[str | None, str]:
+        current = MigrationContext.configure(connection).get_current_revision()
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        return current, head or ""
+
+    async with db.read() as conn:
+        return await conn.run_sync(read)
