@@ -238,16 +238,6 @@ class WorkerBeat:
 
 
 @dataclass(frozen=True, slots=True)
-class QueueDepth:
-    """Pending deliveries by where they stand (instants in epoch seconds)."""
-
-    due: int  # may go now
-    in_flight: int  # leased to a worker
-    scheduled: int  # waiting for a later attempt
-    oldest_due_at: float | None  # when the longest-waiting due delivery became due
-
-
-@dataclass(frozen=True, slots=True)
 class WebhookTrouble:
     """A webhook failing or disabled, as `hookline status` lists it."""
 

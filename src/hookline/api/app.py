@@ -11,6 +11,7 @@ from hookline.api import (
     event_types,
     events,
     health,
+    metrics,
     problems,
     stats,
     tenants,
@@ -65,6 +66,7 @@ def create_app(
     app.add_middleware(BodyLimit, limit=node.settings.max_request_bytes)
     problems.install(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     for module in (tenants, event_types, webhooks, events, deliveries, stats):
         app.include_router(module.router, prefix="/api/v1")
     return app

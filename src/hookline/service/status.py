@@ -9,6 +9,7 @@ from hookline.clock import Clock, system_clock
 from hookline.models import InstallationStatus, QueueStatus, TroubledWebhook, WorkerSeen
 from hookline.records import WebhookTrouble
 from hookline.store import Database
+from hookline.store import gauges as gauge_rows
 from hookline.store import queue as queue_rows
 from hookline.store import workers as worker_rows
 
@@ -44,7 +45,7 @@ class Status:
         day (alive: a heartbeat within ALIVE_INTERVALS times `heartbeat_interval`)."""
         now = self._clock()
         async with self._db.read() as conn:
-            depth = await queue_rows.depth(conn, now)
+            depth = await gauge_rows.queue(conn, now)  # as the metrics count it
             failing = await queue_rows.failing(conn)
             disabled = await queue_rows.disabled(conn)
             beats = await worker_rows.seen_since(conn, now - WORKERS_SHOWN_FOR)

@@ -1,36 +1,13 @@
-"""The delivery queue seen from above: how many deliveries wait, and the webhooks in trouble.
-`hookline status`, the metrics and the dashboard read these."""
+"""The webhooks in trouble: failing and disabled, as `hookline status` and the dashboard list
+them. (How many deliveries wait is store/gauges.py's `queue`, shared with the metrics.)"""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookline.models import DeliveryStatus
-from hookline.records import QueueDepth, WebhookTrouble
-from hookline.store.schema import AnyRow, deliveries, epoch, webhooks
-
-PENDING = DeliveryStatus.PENDING.value
-
-
-async def depth(conn: AsyncConnection, now: float) -> QueueDepth:
-    """Pending deliveries: due now, in flight (leased to a worker), scheduled for later; and
-    when the oldest due one became due."""
-    pending = deliveries.c.status == PENDING
-    due = pending & (deliveries.c.next_attempt_at <= now)
-    later = pending & (deliveries.c.next_attempt_at > now)
-    leased = deliveries.c.lease_token.is_not(None)
-    due_count, oldest = (
-        await conn.execute(select(func.count(), func.min(deliveries.c.next_attempt_at)).where(due))
-    ).one()
-    in_flight = (await conn.execute(select(func.count()).where(later & leased))).scalar_one()
-    scheduled = (await conn.execute(select(func.count()).where(later & ~leased))).scalar_one()
-    return QueueDepth(
-        due=int(due_count),
-        in_flight=int(in_flight),
-        scheduled=int(scheduled),
-        oldest_due_at=epoch(oldest),  # min() keeps the column type: a datetime
-    )
+from hookline.records import WebhookTrouble
+from hookline.store.schema import AnyRow, epoch, webhooks
 
 
 def _trouble(row: AnyRow) -> WebhookTrouble:
