@@ -22,6 +22,7 @@ from hookline import __version__, operate
 from hookline.config import Settings
 from hookline.errors import ConfigurationError, HooklineError, StoreUnavailable
 from hookline.models import CreatedApiKey
+from hookline.opscli import stats_command, status_command
 
 if TYPE_CHECKING:
     from hookline.node import Hookline
@@ -316,11 +317,23 @@ def worker(
     dev: Dev = None,
     log_level: LogLevel = "info",
     log_format: LogFormat = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve this worker's Prometheus metrics on this port (/metrics)."),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="Address for --metrics-port to listen on.")
+    ] = "127.0.0.1",
 ) -> None:
     """The delivery worker only: claims, sends, retries and records, until SIGTERM or Ctrl-C."""
+    from hookline.metrics import MetricsServer
+
     settings = load_settings(worker_concurrency=concurrency, dev=dev)
     _setup_logging(log_level, log_format, settings)
     node = _make_node(settings, run_worker=True)
+    exporter = None
+    if metrics_port is not None:
+        exporter = MetricsServer.of(node.metrics, settings, host=metrics_host, port=metrics_port)
 
     async def work() -> None:
         stop = asyncio.Event()
@@ -328,11 +341,15 @@ def worker(
         for stop_signal in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(stop_signal, stop.set)
         await _start(node, announce_admin_key=False)
+        if exporter is not None:
+            await exporter.start()  # says where, in the log
         logging.getLogger("hookline.worker").info(
             "worker started: %d requests in flight at most", settings.worker_concurrency
         )
         await stop.wait()
         logging.getLogger("hookline.worker").info("stopping: finishing in-flight deliveries")
+        if exporter is not None:
+            await exporter.stop()
         await node.stop()
 
     _run_starting(work())
@@ -607,6 +624,10 @@ def check_config(
         typer.echo("nothing to change")
     for change in report.changes:
         typer.echo(f"  {change}")
+
+
+app.command("stats")(stats_command)
+app.command("status")(status_command)
 
 
 def main() -> None:

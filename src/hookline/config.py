@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     # every start (docs/configuration.md).
     config: Path | None = None
 
+    # Metrics (docs/operations/metrics.md): per-webhook series (circuit state) can be turned
+    # off on installations with very many webhooks; a token, if set, guards /metrics.
+    metrics_per_webhook: bool = True
+    metrics_token: SecretStr | None = None
+
     # HTTP server
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
@@ -201,6 +206,7 @@ class Settings(BaseSettings):
         "config",
         "smtp_url",
         "smtp_from",
+        "metrics_token",
         mode="before",
     )
     @classmethod

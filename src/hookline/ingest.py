@@ -159,14 +159,17 @@ class Ingestor:
         idempotency_ttl: float,
         max_batch: int,
         on_commit: Callable[[], None] = lambda: None,
+        on_events: Callable[[list[NewEvent]], None] = lambda _: None,
         clock: Clock = system_clock,
     ) -> None:
+        """`on_commit`: deliveries were queued; `on_events`: these events were stored."""
         self._db = db
         self._catalog = catalog
         self._clock = clock
         self._max_payload_bytes = max_payload_bytes
         self._idempotency_ttl = idempotency_ttl
         self._on_commit = on_commit
+        self._on_events = on_events
         self._batcher: Batcher[Submission, SentEvent] = Batcher(
             self._commit, max_batch=max_batch, name="ingest"
         )
@@ -251,6 +254,7 @@ class Ingestor:
             batched = _batch_sizes(routes, plan.deliveries)
             if batched:  # a batch that filled up goes now, not after its longest wait
                 await batch_rows.release_full_batches(conn, batched, now=self._clock())
+        self._on_events(plan.events)
         if plan.deliveries:
             self._on_commit()
         return [r.event if isinstance(r, Replay) else r for r in plan.results]

@@ -386,6 +386,75 @@ class WebhookStats(Record):
     last_7d: WindowStats
 
 
+class AttemptCounts(Record):
+    """Attempts recorded in a window (test sends not counted)."""
+
+    total: int = Field(description="Attempts recorded in the window.")
+    succeeded: int = Field(description="Attempts answered with a 2xx.")
+    failed: int = Field(description="Every other attempt: another status, or no answer.")
+    success_rate: float | None = Field(description="succeeded / total; null with no attempts")
+    latency_p50_ms: int | None
+    latency_p95_ms: int | None
+
+
+class WebhookAttemptCounts(AttemptCounts):
+    webhook_id: str
+    tenant_id: str
+    name: str
+    url: str = Field(description="As the webhook shows it: credentials masked.")
+
+
+class DeliveryStatistics(Record):
+    """Attempts per webhook since an instant (seed 000's statistics), and their totals. Only
+    webhooks with at least one attempt in the window are listed."""
+
+    since: datetime
+    until: datetime
+    webhooks: list[WebhookAttemptCounts]
+    totals: AttemptCounts
+
+
+class QueueStatus(Record):
+    due: int = Field(description="Pending deliveries that may go now.")
+    in_flight: int = Field(description="Pending deliveries a worker holds now.")
+    scheduled: int = Field(description="Pending deliveries waiting for a later attempt.")
+    oldest_due_at: datetime | None
+    oldest_due_age_s: float | None = Field(description="How long the oldest due one has waited.")
+
+
+class TroubledWebhook(Record):
+    id: str
+    tenant_id: str
+    name: str
+    url: str
+    circuit_state: str
+    consecutive_failures: int
+    failing_since: datetime | None
+    disabled_reason: str | None
+    disabled_at: datetime | None
+
+
+class WorkerSeen(Record):
+    id: str
+    host: str
+    pid: int
+    started_at: datetime
+    last_seen_at: datetime
+    age_s: float = Field(description="Seconds since its last heartbeat.")
+    alive: bool = Field(description="Its last heartbeat is recent (within 3 intervals).")
+
+
+class InstallationStatus(Record):
+    """What `hookline status` shows: is the queue moving, which webhooks are in trouble, which
+    workers are alive."""
+
+    at: datetime
+    queue: QueueStatus
+    failing_webhooks: list[TroubledWebhook]
+    disabled_webhooks: list[TroubledWebhook]
+    workers: list[WorkerSeen]
+
+
 class RecoveryResult(Record):
     requeued: int = Field(description="Failed or cancelled deliveries queued again.")
     created: int = Field(description="Deliveries created for matching events it never got.")

@@ -22,6 +22,7 @@ from hookline.clock import Clock, system_clock
 from hookline.config import Settings
 from hookline.heartbeat import Heartbeat
 from hookline.ingest import Ingestor
+from hookline.metrics import Metrics
 from hookline.reconcile import Outcome, Reconciler
 from hookline.retention import Retention
 from hookline.schedule import RetryPolicy
@@ -89,6 +90,12 @@ class Hookline:
         self.retry_policy = RetryPolicy(
             schedule=settings.retry_schedule, retry_after_max=settings.retry_after_max
         )
+        self.metrics = Metrics(
+            self.db,
+            clock=clock,
+            heartbeat_interval=settings.heartbeat_interval,
+            per_webhook=settings.metrics_per_webhook,
+        )
         self.worker: Worker | None = None
         self.retention: Retention | None = None
         self.heartbeat: Heartbeat | None = None
@@ -120,6 +127,7 @@ class Hookline:
                 lease=settings.lease,
                 poll_interval=settings.poll_interval,
                 clock=clock,
+                on_recorded=self.metrics.recorded,
             )
         self.ingestor = Ingestor(
             self.db,
@@ -128,6 +136,7 @@ class Hookline:
             idempotency_ttl=settings.idempotency_ttl,
             max_batch=settings.ingest_batch_size,
             on_commit=self._wake_worker,
+            on_events=self.metrics.ingested,
             clock=clock,
         )
         self.authenticator = Authenticator(self.db, _secret(settings.admin_key), clock=clock)

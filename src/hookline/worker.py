@@ -105,9 +105,10 @@ class Worker:
         poll_interval: float,
         clock: Clock = system_clock,
         rand: Callable[[], float] = random.random,
+        on_recorded: Callable[[list[Outcome]], None] = lambda _: None,
     ) -> None:
         """`max_in_flight`: a webhook's cap unless it sets its own; `in_flight_ceiling`: no
-        webhook's cap is above it."""
+        webhook's cap is above it. `on_recorded`: told what was recorded, once committed."""
         self._db = db
         self._transport = transport
         self._policy = policy
@@ -121,6 +122,7 @@ class Worker:
         self._poll_interval = poll_interval
         self._clock = clock
         self._rand = rand
+        self._on_recorded = on_recorded
         self._recorder: Batcher[Outcome, None] = Batcher(
             self._record, max_batch=max(batch_size, 100), name="record"
         )
@@ -502,6 +504,7 @@ class Worker:
             queued = await followup.apply(
                 conn, follow_up, horizon=self._rules.breaker.recovery + self._lease, now=now
             )
+        self._on_recorded(batch)
         if queued or follow_up.release or any(d.job.target.ordered for d in done):
             self.wake()  # operational events to send, a queue let go, or a FIFO's next in line
         return [None] * len(batch)

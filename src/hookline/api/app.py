@@ -6,7 +6,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from hookline import __version__
-from hookline.api import deliveries, event_types, events, health, problems, tenants, webhooks
+from hookline.api import (
+    deliveries,
+    event_types,
+    events,
+    health,
+    metrics,
+    problems,
+    stats,
+    tenants,
+    webhooks,
+)
 from hookline.api.limits import BodyLimit, KeyRateLimiter
 from hookline.node import Hookline
 
@@ -56,6 +66,7 @@ def create_app(
     app.add_middleware(BodyLimit, limit=node.settings.max_request_bytes)
     problems.install(app)
     app.include_router(health.router)
-    for module in (tenants, event_types, webhooks, events, deliveries):
+    app.include_router(metrics.router)
+    for module in (tenants, event_types, webhooks, events, deliveries, stats):
         app.include_router(module.router, prefix="/api/v1")
     return app

@@ -17,6 +17,7 @@ from hookline.models import (
     Attempt,
     CreatedApiKey,
     Delivery,
+    DeliveryStatistics,
     DeliveryStatus,
     DeliveryWithAttempts,
     Event,
@@ -73,6 +74,13 @@ class AsyncClient:
 
     async def health(self) -> Health:
         return await self.call("GET", "/health", Health)
+
+    async def stats(
+        self, *, since: str = "24h", tenant_id: str | None = None
+    ) -> DeliveryStatistics:
+        """Attempts per webhook since `since` (`90m`, `24h`, `7d` or an ISO 8601 instant)."""
+        params = query(since=since, tenant_id=tenant_id)
+        return await self.call("GET", "/api/v1/stats", DeliveryStatistics, params=params)
 
     async def call(
         self,

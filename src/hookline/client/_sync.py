@@ -17,6 +17,7 @@ from hookline.models import (
     Attempt,
     CreatedApiKey,
     Delivery,
+    DeliveryStatistics,
     DeliveryStatus,
     DeliveryWithAttempts,
     Event,
@@ -73,6 +74,11 @@ class Client:
 
     def health(self) -> Health:
         return self.call("GET", "/health", Health)
+
+    def stats(self, *, since: str = "24h", tenant_id: str | None = None) -> DeliveryStatistics:
+        """Attempts per webhook since `since` (`90m`, `24h`, `7d` or an ISO 8601 instant)."""
+        params = query(since=since, tenant_id=tenant_id)
+        return self.call("GET", "/api/v1/stats", DeliveryStatistics, params=params)
 
     def call(
         self,

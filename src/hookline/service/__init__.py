@@ -18,6 +18,7 @@ from hookline.service.events import Events
 from hookline.service.keys import Keys
 from hookline.service.operator import Operator
 from hookline.service.stats import Stats
+from hookline.service.status import Status
 from hookline.service.tenants import Tenants
 from hookline.service.webhooks import Webhooks
 from hookline.ssrf import NetworkPolicy
@@ -63,6 +64,7 @@ class Service:
         self.events = Events(db, ingestor)
         self.deliveries = Deliveries(db, on_requeue=on_requeue, clock=clock)
         self.stats = Stats(db, clock)
+        self.status = Status(db, clock)
         self.operator = Operator(db, vault, clock)
 
 

@@ -1,13 +1,23 @@
-"""Webhook health (seed 004): counters, success rates and latency percentiles."""
+"""Webhook health (seed 004) and delivery statistics (seed 000): counters, success rates and
+latency percentiles of the attempts recorded."""
 
 from __future__ import annotations
 
 import math
+import re
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.clock import Clock, system_clock
-from hookline.models import WebhookStats, WindowStats
+from hookline.errors import InvalidInput
+from hookline.models import (
+    AttemptCounts,
+    DeliveryStatistics,
+    WebhookAttemptCounts,
+    WebhookStats,
+    WindowStats,
+)
 from hookline.service.common import found
 from hookline.store import Database
 from hookline.store import attempts as attempt_rows
@@ -15,11 +25,73 @@ from hookline.store import deliveries as delivery_rows
 from hookline.store import webhooks as webhook_rows
 
 DAY = 86_400.0
+UNITS = {"m": 60.0, "h": 3600.0, "d": DAY}
+_DURATION = re.compile(r"(\d{1,6})([mhd])")
 
 
 def rank(percentile: float, count: int) -> int:
     """The nearest-rank position (0-based) of a percentile among `count` sorted values."""
     return max(0, math.ceil(percentile * count) - 1)
+
+
+def window_start(since: str, now: float) -> float:
+    """The instant `since` names: a duration back from `now` (`90m`, `24h`, `7d`) or an ISO 8601
+    instant (`2026-12-01T10:00:00Z`; without an offset, UTC)."""
+    text = since.strip()
+    duration = _DURATION.fullmatch(text.lower())
+    if duration is not None:
+        amount = int(duration.group(1))
+        if amount > 0:
+            return now - amount * UNITS[duration.group(2)]
+    else:
+        try:
+            instant = datetime.fromisoformat(text.replace("z", "Z"))
+        except ValueError:
+            pass
+        else:
+            aware = instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+            return aware.timestamp()
+    raise InvalidInput(
+        f"since must be a duration back from now, such as 90m, 24h or 7d (a positive whole "
+        f"number of minutes, hours or days), or an ISO 8601 instant such as "
+        f"2026-12-01T10:00:00Z; got {since[:40]!r}",
+        loc=("query", "since"),
+    )
+
+
+async def _counts(
+    conn: AsyncConnection,
+    since: float,
+    total: int,
+    succeeded: int,
+    *,
+    tenant_id: str | None,
+    webhook_id: str | None,
+) -> dict[str, int | float | None]:
+    """The fields of AttemptCounts for `total` attempts of which `succeeded` succeeded."""
+    if total == 0:
+        return {
+            "total": 0,
+            "succeeded": 0,
+            "failed": 0,
+            "success_rate": None,
+            "latency_p50_ms": None,
+            "latency_p95_ms": None,
+        }
+    latencies = [
+        await attempt_rows.latency_rank_since(
+            conn, since, rank(p, total), tenant_id=tenant_id, webhook_id=webhook_id
+        )
+        for p in (0.5, 0.95)
+    ]
+    return {
+        "total": total,
+        "succeeded": succeeded,
+        "failed": total - succeeded,
+        "success_rate": round(succeeded / total, 4),
+        "latency_p50_ms": latencies[0],
+        "latency_p95_ms": latencies[1],
+    }
 
 
 async def _window(conn: AsyncConnection, webhook_id: str, since: float) -> WindowStats:
@@ -73,3 +145,45 @@ class Stats:
                 last_24h=await _window(conn, webhook_id, now - DAY),
                 last_7d=await _window(conn, webhook_id, now - 7 * DAY),
             )
+
+    async def since(self, since: str, *, tenant: str | None) -> DeliveryStatistics:
+        """Attempts per webhook since `since` (see `window_start`), of `tenant`'s webhooks or
+        (None) every tenant's, and their totals."""
+        now = self._clock()
+        start = window_start(since, now)
+        rows: list[WebhookAttemptCounts] = []
+        async with self._db.read() as conn:
+            for row in await attempt_rows.counts_by_webhook(conn, start, tenant_id=tenant):
+                counts = await _counts(
+                    conn,
+                    start,
+                    int(row.total),
+                    int(row.succeeded),
+                    tenant_id=tenant,
+                    webhook_id=row.webhook_id,
+                )
+                rows.append(
+                    WebhookAttemptCounts.model_validate(
+                        {
+                            "webhook_id": row.webhook_id,
+                            "tenant_id": row.tenant_id,
+                            "name": row.name,
+                            "url": row.url,
+                            **counts,
+                        }
+                    )
+                )
+            totals = await _counts(
+                conn,
+                start,
+                sum(r.total for r in rows),
+                sum(r.succeeded for r in rows),
+                tenant_id=tenant,
+                webhook_id=None,
+            )
+        return DeliveryStatistics(
+            since=datetime.fromtimestamp(start, UTC),
+            until=datetime.fromtimestamp(now, UTC),
+            webhooks=rows,
+            totals=AttemptCounts.model_validate(totals),
+        )

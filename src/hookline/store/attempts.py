@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hookline.models import Attempt, NumberedPage, Page, Paging, Trigger
 from hookline.records import NewAttempt
 from hookline.store.pages import fetch_page
-from hookline.store.schema import AnyRow, attempts, values
+from hookline.store.schema import AnyRow, attempts, values, webhooks
 
 RECORD_COLUMNS = tuple(attempts.c[name] for name in Attempt.model_fields)
 
@@ -73,3 +73,64 @@ async def latency_at_rank(conn: AsyncConnection, webhook_id: str, since: float, 
         .limit(1)
     )
     return int((await conn.execute(stmt)).scalar_one())
+
+
+def _recorded_since(since: float, tenant_id: str | None) -> Any:
+    """Attempts recorded since an instant (test sends excluded), of one tenant's webhooks or
+    (None) of every tenant's."""
+    where = (attempts.c.created_at >= since) & (attempts.c.trigger != Trigger.TEST.value)
+    if tenant_id is not None:
+        where &= attempts.c.webhook_id.in_(
+            select(webhooks.c.id).where(webhooks.c.tenant_id == tenant_id)
+        )
+    return where
+
+
+async def counts_by_webhook(
+    conn: AsyncConnection, since: float, *, tenant_id: str | None
+) -> list[AnyRow]:
+    """Per webhook with attempts since an instant: (webhook_id, tenant_id, name, url, total,
+    succeeded), the webhooks in id order."""
+    succeeded = case((attempts.c.status_code.between(200, 299), 1), else_=0)
+    counted = (
+        select(
+            attempts.c.webhook_id,
+            func.count().label("total"),
+            func.coalesce(func.sum(succeeded.cast(Integer)), 0).label("succeeded"),
+        )
+        .where(_recorded_since(since, tenant_id))
+        .group_by(attempts.c.webhook_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            webhooks.c.id.label("webhook_id"),
+            webhooks.c.tenant_id,
+            webhooks.c.name,
+            webhooks.c.url,
+            counted.c.total,
+            counted.c.succeeded,
+        )
+        .join(counted, counted.c.webhook_id == webhooks.c.id)
+        .order_by(webhooks.c.id)
+    )
+    return list(await conn.execute(stmt))
+
+
+async def latency_rank_since(
+    conn: AsyncConnection, since: float, rank: int, *, tenant_id: str | None, webhook_id: str | None
+) -> int | None:
+    """The `rank`-th smallest latency (0-based) of the attempts since an instant: of one
+    webhook, or (None) of every webhook in scope."""
+    where = _recorded_since(since, tenant_id)
+    if webhook_id is not None:
+        where &= attempts.c.webhook_id == webhook_id
+    stmt = (
+        select(attempts.c.latency_ms)
+        .where(where)
+        .order_by(attempts.c.latency_ms)
+        .offset(rank)
+        .limit(1)
+    )
+    found = (await conn.execute(stmt)).scalar_one_or_none()
+    return None if found is None else int(found)

@@ -1,0 +1,76 @@
+"""How the installation is doing, at a glance: the queue, the webhooks in trouble, the workers.
+`hookline status` prints it; the dashboard can show it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hookline.clock import Clock, system_clock
+from hookline.models import InstallationStatus, QueueStatus, TroubledWebhook, WorkerSeen
+from hookline.records import WebhookTrouble
+from hookline.store import Database
+from hookline.store import gauges as gauge_rows
+from hookline.store import queue as queue_rows
+from hookline.store import workers as worker_rows
+
+ALIVE_INTERVALS = 3  # a worker is alive while its last heartbeat is this many intervals old
+WORKERS_SHOWN_FOR = 86_400.0  # workers unseen for longer are not listed
+
+
+def _instant(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
+
+def _troubled(webhook: WebhookTrouble) -> TroubledWebhook:
+    return TroubledWebhook(
+        id=webhook.id,
+        tenant_id=webhook.tenant_id,
+        name=webhook.name,
+        url=webhook.url,
+        circuit_state=webhook.circuit_state,
+        consecutive_failures=webhook.consecutive_failures,
+        failing_since=_instant(webhook.failing_since),
+        disabled_reason=webhook.disabled_reason,
+        disabled_at=_instant(webhook.disabled_at),
+    )
+
+
+class Status:
+    def __init__(self, db: Database, clock: Clock = system_clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def now(self, *, heartbeat_interval: float) -> InstallationStatus:
+        """The queue's depth, failing and disabled webhooks, and the workers seen in the last
+        day (alive: a heartbeat within ALIVE_INTERVALS times `heartbeat_interval`)."""
+        now = self._clock()
+        async with self._db.read() as conn:
+            depth = await gauge_rows.queue(conn, now)  # as the metrics count it
+            failing = await queue_rows.failing(conn)
+            disabled = await queue_rows.disabled(conn)
+            beats = await worker_rows.seen_since(conn, now - WORKERS_SHOWN_FOR)
+        oldest = depth.oldest_due_at
+        return InstallationStatus(
+            at=datetime.fromtimestamp(now, UTC),
+            queue=QueueStatus(
+                due=depth.due,
+                in_flight=depth.in_flight,
+                scheduled=depth.scheduled,
+                oldest_due_at=_instant(oldest),
+                oldest_due_age_s=None if oldest is None else round(max(0.0, now - oldest), 3),
+            ),
+            failing_webhooks=[_troubled(w) for w in failing],
+            disabled_webhooks=[_troubled(w) for w in disabled],
+            workers=[
+                WorkerSeen(
+                    id=beat.id,
+                    host=beat.host,
+                    pid=beat.pid,
+                    started_at=datetime.fromtimestamp(beat.started_at, UTC),
+                    last_seen_at=datetime.fromtimestamp(beat.last_seen_at, UTC),
+                    age_s=round(max(0.0, now - beat.last_seen_at), 3),
+                    alive=now - beat.last_seen_at <= ALIVE_INTERVALS * heartbeat_interval,
+                )
+                for beat in beats
+            ],
+        )

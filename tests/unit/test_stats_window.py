@@ -1,0 +1,52 @@
+"""`since` of GET /api/v1/stats: a duration back from now, or an instant."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from hookline.errors import InvalidInput
+from hookline.service.stats import rank, window_start
+
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("since", "back"),
+    [("90m", 5400), ("24h", 86400), ("24H", 86400), (" 7d ", 7 * 86400), ("1m", 60)],
+)
+def test_durations_count_back_from_now(since: str, back: float) -> None:
+    assert window_start(since, NOW) == NOW - back
+
+
+@pytest.mark.parametrize(
+    ("since", "instant"),
+    [
+        ("2026-12-01T10:00:00Z", datetime(2026, 12, 1, 10, tzinfo=UTC)),
+        ("2026-12-01T10:00:00z", datetime(2026, 12, 1, 10, tzinfo=UTC)),
+        ("2026-12-01T11:00:00+01:00", datetime(2026, 12, 1, 10, tzinfo=UTC)),
+        ("2026-12-01T10:00:00", datetime(2026, 12, 1, 10, tzinfo=UTC)),  # no offset: UTC
+        ("2026-12-01", datetime(2026, 12, 1, tzinfo=UTC)),
+    ],
+)
+def test_instants_are_taken_as_they_are(since: str, instant: datetime) -> None:
+    assert window_start(since, NOW) == instant.timestamp()
+
+
+@pytest.mark.parametrize(
+    "since", ["", "0h", "24", "h", "-5m", "5w", "1.5h", "yesterday", "9999999d"]
+)
+def test_anything_else_is_refused_saying_what_to_send(since: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        window_start(since, NOW)
+    assert refused.value.loc == ("query", "since")
+    assert "90m, 24h or 7d" in refused.value.detail
+
+
+@pytest.mark.parametrize(
+    ("percentile", "count", "expected"),
+    [(0.5, 1, 0), (0.5, 2, 0), (0.5, 3, 1), (0.95, 20, 18), (0.95, 21, 19), (0.95, 1, 0)],
+)
+def test_nearest_rank(percentile: float, count: int, expected: int) -> None:
+    assert rank(percentile, count) == expected
