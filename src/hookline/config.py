@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     # every start (docs/configuration.md).
     config: Path | None = None
 
-    # Metrics (docs/operations/metrics.md): per-webhook series (circuit state) can be turned
+    # Metrics (docs/operations.md): per-webhook series (circuit state) can be turned
     # off on installations with very many webhooks; a token, if set, guards /metrics.
     metrics_per_webhook: bool = True
     metrics_token: SecretStr | None = None
