@@ -235,18 +235,3 @@ class WorkerBeat:
     pid: int
     started_at: float
     last_seen_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookTrouble:
-    """A webhook failing or disabled, as `hookline status` lists it."""
-
-    id: str
-    tenant_id: str
-    name: str
-    url: str  # as stored: masked
-    circuit_state: str
-    consecutive_failures: int
-    failing_since: float | None
-    disabled_reason: str | None
-    disabled_at: float | None

@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from hookline.clock import Clock, system_clock
-from hookline.models import InstallationStatus, QueueStatus, TroubledWebhook, WorkerSeen
-from hookline.records import WebhookTrouble
+from hookline.models import InstallationStatus, QueueStatus, WorkerSeen
 from hookline.store import Database
 from hookline.store import gauges as gauge_rows
 from hookline.store import queue as queue_rows
@@ -19,20 +18,6 @@ WORKERS_SHOWN_FOR = 86_400.0  # workers unseen for longer are not listed
 
 def _instant(epoch: float | None) -> datetime | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
-
-
-def _troubled(webhook: WebhookTrouble) -> TroubledWebhook:
-    return TroubledWebhook(
-        id=webhook.id,
-        tenant_id=webhook.tenant_id,
-        name=webhook.name,
-        url=webhook.url,
-        circuit_state=webhook.circuit_state,
-        consecutive_failures=webhook.consecutive_failures,
-        failing_since=_instant(webhook.failing_since),
-        disabled_reason=webhook.disabled_reason,
-        disabled_at=_instant(webhook.disabled_at),
-    )
 
 
 class Status:
@@ -59,8 +44,8 @@ class Status:
                 oldest_due_at=_instant(oldest),
                 oldest_due_age_s=None if oldest is None else round(max(0.0, now - oldest), 3),
             ),
-            failing_webhooks=[_troubled(w) for w in failing],
-            disabled_webhooks=[_troubled(w) for w in disabled],
+            failing_webhooks=failing,
+            disabled_webhooks=disabled,
             workers=[
                 WorkerSeen(
                     id=beat.id,

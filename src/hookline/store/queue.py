@@ -6,38 +6,18 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookline.records import WebhookTrouble
-from hookline.store.schema import AnyRow, epoch, webhooks
+from hookline.models import TroubledWebhook
+from hookline.store.schema import AnyRow, webhooks
+
+# The columns a TroubledWebhook shows, named as its fields.
+_TROUBLE_COLUMNS = tuple(webhooks.c[name] for name in TroubledWebhook.model_fields)
 
 
-def _trouble(row: AnyRow) -> WebhookTrouble:
-    return WebhookTrouble(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        name=row.name,
-        url=row.url,
-        circuit_state=row.circuit_state,
-        consecutive_failures=row.consecutive_failures,
-        failing_since=epoch(row.failing_since),
-        disabled_reason=row.disabled_reason,
-        disabled_at=epoch(row.disabled_at),
-    )
+def _trouble(row: AnyRow) -> TroubledWebhook:
+    return TroubledWebhook.model_validate(dict(row._mapping))
 
 
-_TROUBLE_COLUMNS = (
-    webhooks.c.id,
-    webhooks.c.tenant_id,
-    webhooks.c.name,
-    webhooks.c.url,
-    webhooks.c.circuit_state,
-    webhooks.c.consecutive_failures,
-    webhooks.c.failing_since,
-    webhooks.c.disabled_reason,
-    webhooks.c.disabled_at,
-)
-
-
-async def failing(conn: AsyncConnection) -> list[WebhookTrouble]:
+async def failing(conn: AsyncConnection) -> list[TroubledWebhook]:
     """Active webhooks whose circuit is not closed or whose last attempts failed, the longest
     failing first."""
     stmt = (
@@ -51,7 +31,7 @@ async def failing(conn: AsyncConnection) -> list[WebhookTrouble]:
     return [_trouble(row) for row in await conn.execute(stmt)]
 
 
-async def disabled(conn: AsyncConnection) -> list[WebhookTrouble]:
+async def disabled(conn: AsyncConnection) -> list[TroubledWebhook]:
     """Webhooks that are switched off (by hand, a 410, or too many failures), newest first."""
     stmt = (
         select(*_TROUBLE_COLUMNS)
