@@ -189,10 +189,10 @@ class Transport:
                     status_code=response.status,
                     retry_after=response.headers.get("Retry-After"),
                     body=body,
-                    latency_ms=_elapsed_ms(started),
+                    latency_ms=elapsed_ms(started),
                 )
         except Exception as exc:  # every network failure becomes a recorded attempt
-            return Failure(error=describe_error(exc, timeout), latency_ms=_elapsed_ms(started))
+            return Failure(error=describe_error(exc, timeout), latency_ms=elapsed_ms(started))
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> str:
         cap = self.max_body_bytes
@@ -205,7 +205,8 @@ class Transport:
         return data.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
-def _elapsed_ms(started: float) -> int:
+def elapsed_ms(started: float) -> int:
+    """Milliseconds since `started` (a `time.perf_counter()` reading)."""
     return round((time.perf_counter() - started) * 1000)
 
 

@@ -18,7 +18,7 @@ from typing import Protocol
 from hookline.config import Settings
 from hookline.destinations.urls import kind_of, mask
 from hookline.ssrf import NetworkPolicy
-from hookline.transport import Failure, OutboundRequest, Result, Transport
+from hookline.transport import Failure, OutboundRequest, Result, Transport, elapsed_ms
 
 log = logging.getLogger(__name__)
 
@@ -69,17 +69,13 @@ class Destinations:
         except TimeoutError:
             return Failure(
                 error=f"timeout: the {kind} destination did not answer within {timeout:g} s",
-                latency_ms=_elapsed_ms(started),
+                latency_ms=elapsed_ms(started),
             )
         except Exception as exc:  # a fault of the client library: recorded, never raised
             log.exception("sending to %s failed", mask(request.url))
             return Failure(
-                error=f"{kind} destination: {type(exc).__name__}", latency_ms=_elapsed_ms(started)
+                error=f"{kind} destination: {type(exc).__name__}", latency_ms=elapsed_ms(started)
             )
-
-
-def _elapsed_ms(started: float) -> int:
-    return round((time.perf_counter() - started) * 1000)
 
 
 def build(

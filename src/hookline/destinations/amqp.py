@@ -29,9 +29,9 @@ import aiormq.exceptions
 from aio_pika.abc import AbstractChannel, AbstractConnection, ConnectionParameter, DeliveryMode
 
 from hookline.destinations import guard
-from hookline.destinations.pool import Pool, Unsent
+from hookline.destinations.pool import Pool, Unsent, tls_reason
 from hookline.ssrf import NetworkPolicy
-from hookline.transport import Accepted, Failure, OutboundRequest, Result
+from hookline.transport import OutboundRequest, Result
 
 log = logging.getLogger(__name__)
 
@@ -160,17 +160,12 @@ class Amqp:
         self._pool: Pool[Link] = Pool(self._open, _shut, idle=idle)
 
     async def send(self, request: OutboundRequest) -> Result:
-        started = time.perf_counter()
         target = parse(request.url)
-        key = request.url.partition("?")[0]
-        try:
-            link = await self._pool.live(key, lambda link: not link.is_closed)
-            detail = await _publish(link, target, request)
-        except Unsent as exc:
-            if exc.broken:
-                await self._pool.discard(key)
-            return Failure(error=str(exc), latency_ms=_elapsed_ms(started))
-        return Accepted(detail=detail, latency_ms=_elapsed_ms(started))
+        return await self._pool.deliver(
+            request.url.partition("?")[0],
+            lambda link: not link.is_closed,
+            lambda link: _publish(link, target, request),
+        )
 
     async def close(self) -> None:
         await self._pool.close()
@@ -271,14 +266,8 @@ def _refused(target: Target, exc: Exception) -> Unsent:
         )
     cause = exc.__cause__ or exc  # aiormq wraps the OSError of the socket
     if isinstance(cause, ssl.SSLError):
-        return Unsent(f"could not connect to {target.where}: TLS failed ({_tls_reason(cause)})")
+        return Unsent(f"could not connect to {target.where}: TLS failed ({tls_reason(cause)})")
     return Unsent(f"could not connect to {target.where} ({_reason(exc)})")
-
-
-def _tls_reason(exc: ssl.SSLError) -> str:
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"the certificate was not accepted: {exc.verify_message}"
-    return str(exc.reason or "handshake error")
 
 
 def _reason(exc: BaseException) -> str:
@@ -298,7 +287,3 @@ async def _close_quietly(channel: AbstractChannel) -> None:
         await channel.close()
     except Exception as exc:  # the channel may already be gone with its connection
         log.debug("closing an AMQP channel: %s", type(exc).__name__)
-
-
-def _elapsed_ms(started: float) -> int:
-    return round((time.perf_counter() - started) * 1000)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -31,9 +30,9 @@ import nats.js.errors
 from nats.aio.client import Client
 
 from hookline.destinations import guard
-from hookline.destinations.pool import Pool, Unsent
+from hookline.destinations.pool import Pool, Unsent, tls_reason
 from hookline.ssrf import NetworkPolicy
-from hookline.transport import Accepted, Failure, OutboundRequest, Result
+from hookline.transport import OutboundRequest, Result
 
 log = logging.getLogger(__name__)
 
@@ -96,20 +95,16 @@ class Nats:
         self._pool: Pool[Client] = Pool(self._open, _shut, idle=idle)
 
     async def send(self, request: OutboundRequest) -> Result:
-        started = time.perf_counter()
         target = parse(request.url)
-        key = request.url.partition("?")[0]
-        try:
-            client = await self._pool.live(key, lambda client: client.is_connected)
+
+        async def publish(client: Client) -> str:
             if target.stream is None:
-                detail = await _publish(client, target, request)
-            else:
-                detail = await _publish_to_stream(client, target, target.stream, request)
-        except Unsent as exc:
-            if exc.broken:
-                await self._pool.discard(key)
-            return Failure(error=str(exc), latency_ms=_elapsed_ms(started))
-        return Accepted(detail=detail, latency_ms=_elapsed_ms(started))
+                return await _publish(client, target, request)
+            return await _publish_to_stream(client, target, target.stream, request)
+
+        return await self._pool.deliver(
+            request.url.partition("?")[0], lambda client: client.is_connected, publish
+        )
 
     async def close(self) -> None:
         await self._pool.close()
@@ -190,18 +185,12 @@ def _refused(target: Target, exc: BaseException) -> Unsent:
             "(check the user and password in the url)"
         )
     if isinstance(exc, ssl.SSLError):
-        return Unsent(f"could not connect to {target.where}: TLS failed ({_tls_reason(exc)})")
+        return Unsent(f"could not connect to {target.where}: TLS failed ({tls_reason(exc)})")
     if isinstance(exc, nats.errors.NoServersError | OSError):
         return Unsent(f"could not connect to {target.where} (connection refused or unreachable)")
     if isinstance(exc, TimeoutError):
         return Unsent(f"could not connect to {target.where} (no answer within the timeout)")
     return Unsent(f"could not connect to {target.where} ({type(exc).__name__})")
-
-
-def _tls_reason(exc: ssl.SSLError) -> str:
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"the certificate was not accepted: {exc.verify_message}"
-    return str(exc.reason or "handshake error")
 
 
 def _lost(target: Target, exc: BaseException) -> Unsent:
@@ -228,7 +217,3 @@ async def _abandon(client: Client) -> None:
             await client.close()
     except Exception as exc:  # TimeoutError included: the socket itself is closed by then
         log.debug("closing a refused NATS connection: %s", type(exc).__name__)
-
-
-def _elapsed_ms(started: float) -> int:
-    return round((time.perf_counter() - started) * 1000)

@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
+from hookline.transport import Accepted, Failure, Result, elapsed_ms
+
 log = logging.getLogger(__name__)
 
 C = TypeVar("C")
+
+
+def tls_reason(exc: ssl.SSLError) -> str:
+    """Why a TLS handshake failed, in words."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"the certificate was not accepted: {exc.verify_message}"
+    return str(exc.reason or "handshake error")
 
 
 class Unsent(Exception):
@@ -55,13 +65,24 @@ class Pool(Generic[C]):
             self._connections[key] = (connection, self._clock())
             return connection
 
-    async def live(self, key: str, alive: Callable[[C], bool]) -> C:
-        """`get`, but a connection the far side closed since its last use is replaced first."""
-        connection = await self.get(key)
-        if not alive(connection):
-            await self.discard(key)
+    async def deliver(
+        self, key: str, alive: Callable[[C], bool], send: Callable[[C], Awaitable[str]]
+    ) -> Result:
+        """One attempt over the connection for `key` (replaced first if the far side closed
+        it since its last use): Accepted with what `send` answered, or the Failure its Unsent
+        says, a broken connection dropped so the next attempt connects afresh."""
+        started = time.perf_counter()
+        try:
             connection = await self.get(key)
-        return connection
+            if not alive(connection):
+                await self.discard(key)
+                connection = await self.get(key)
+            detail = await send(connection)
+        except Unsent as exc:
+            if exc.broken:
+                await self.discard(key)
+            return Failure(error=str(exc), latency_ms=elapsed_ms(started))
+        return Accepted(detail=detail, latency_ms=elapsed_ms(started))
 
     async def discard(self, key: str) -> None:
         held = self._connections.pop(key, None)

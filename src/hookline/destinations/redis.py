@@ -37,7 +37,7 @@ from redis.backoff import NoBackoff
 from hookline.destinations import guard
 from hookline.destinations.pool import Pool
 from hookline.ssrf import NetworkPolicy
-from hookline.transport import Accepted, Failure, OutboundRequest, Result
+from hookline.transport import Accepted, Failure, OutboundRequest, Result, elapsed_ms
 
 DEFAULT_PORT = 6379
 CLIENT_NAME = "hookline"
@@ -177,7 +177,7 @@ class Redis:
                 f"redis at {server.where}: {type(exc).__name__}: {_scrub(str(exc), server)}",
                 started,
             )
-        return Accepted(detail=detail, latency_ms=_elapsed_ms(started))
+        return Accepted(detail=detail, latency_ms=elapsed_ms(started))
 
     async def close(self) -> None:
         await self.pool.close()
@@ -245,8 +245,4 @@ def _scrub(message: str, server: Server) -> str:
 
 
 def _failure(error: str, started: float) -> Failure:
-    return Failure(error=error, latency_ms=_elapsed_ms(started))
-
-
-def _elapsed_ms(started: float) -> int:
-    return round((time.perf_counter() - started) * 1000)
+    return Failure(error=error, latency_ms=elapsed_ms(started))

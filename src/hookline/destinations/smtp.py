@@ -36,7 +36,7 @@ import aiosmtplib
 
 from hookline.destinations.pool import Pool
 from hookline.destinations.urls import mask
-from hookline.transport import Accepted, Failure, OutboundRequest, Result
+from hookline.transport import Accepted, Failure, OutboundRequest, Result, elapsed_ms
 
 log = logging.getLogger(__name__)
 
@@ -218,10 +218,10 @@ class Smtp:
             async with self._connection() as key:
                 answer = await self._exchange(key, recipients, mail)
         except Exception as exc:
-            failure = self._failure(exc, _elapsed_ms(started))
+            failure = self._failure(exc, elapsed_ms(started))
             log.info("mail through the SMTP relay %s failed: %s", self._relay.where, failure.error)
             return failure
-        return Accepted(f"{answer.code} {answer.message}", _elapsed_ms(started))
+        return Accepted(f"{answer.code} {answer.message}", elapsed_ms(started))
 
     async def close(self) -> None:
         await self._pool.close()
@@ -408,7 +408,3 @@ async def _shut(session: _Session) -> None:
 
 def _fqdn() -> str:
     return socket.getfqdn() or "localhost"
-
-
-def _elapsed_ms(started: float) -> int:
-    return round((time.perf_counter() - started) * 1000)
