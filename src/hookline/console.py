@@ -24,7 +24,7 @@ def show(
     """`rows` as an aligned table of `columns`, or (`as_json`) as one JSON document: a list
     of the rows, every field included."""
     if as_json:
-        sys.stdout.write(orjson.dumps(list(rows), default=_plain).decode() + "\n")
+        print_json(list(rows))
         return
     table = Table(title=title, show_edge=False, pad_edge=False, box=None, header_style="bold")
     for column in columns:
@@ -35,6 +35,11 @@ def show(
     width = max(120, Console().width)
     width = max(width, Console(width=10_000).measure(table).maximum)
     Console(width=width).print(table)
+
+
+def print_json(value: Any) -> None:
+    """`value` as one line of JSON on standard output (instants in ISO 8601)."""
+    sys.stdout.write(orjson.dumps(value, default=_plain).decode() + "\n")
 
 
 def progress(items: Iterable[Any], *, total: int, label: str) -> Iterable[Any]:

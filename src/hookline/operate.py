@@ -9,12 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import orjson
 import typer
 
 from hookline import console
@@ -73,16 +71,6 @@ def _on_service(command: str, work: Callable[[Hookline], Awaitable[T]]) -> T:
         raise typer.Exit(1) from None
 
 
-def _print_json(value: Any) -> None:
-    sys.stdout.write(orjson.dumps(value, default=_plain).decode() + "\n")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
 async def _every(
     fetch: Callable[[CursorPaging], Awaitable[Page[T] | NumberedPage[T]]],
 ) -> AsyncIterator[T]:
@@ -137,7 +125,7 @@ def keys_create(
 
     created = _on_service("keys create", work)
     if as_json:
-        _print_json(_key_row(created) | {"key": created.key})
+        console.print_json(_key_row(created) | {"key": created.key})
         return
     console.show([_key_row(created)], KEY_COLUMNS[:5], as_json=False)
     typer.echo(f"\nThe key (shown ONCE; store it now):\n\n    {created.key}\n")
@@ -368,7 +356,7 @@ def deliveries_retry(
 
     requeued, skipped = _on_service(command, work)
     if as_json:
-        _print_json({"requeued": requeued, "skipped": skipped})
+        console.print_json({"requeued": requeued, "skipped": skipped})
         return
     typer.echo(f"hookline: queued {requeued} {status} deliveries again")
     if skipped:
@@ -408,6 +396,6 @@ def purge(
     purged = _on_service(command, work)
     summary: Mapping[str, Any] = {"purged": purged, "cutoff": cutoff}
     if as_json:
-        _print_json(summary)
+        console.print_json(summary)
         return
     typer.echo(f"hookline: purged {purged} events created before {cutoff:%Y-%m-%d %H:%M:%S} UTC")

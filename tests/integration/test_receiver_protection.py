@@ -212,7 +212,8 @@ async def test_half_the_webhooks_timing_out_does_not_delay_the_others(
 async def test_a_webhook_never_has_more_requests_in_flight_than_its_cap(
     database_url: str, receiver: Receiver
 ) -> None:
-    settings = make_settings(database_url, worker_concurrency=50)
+    # A timeout far beyond the hold, so a held request is never cut off and retried.
+    settings = make_settings(database_url, worker_concurrency=50, request_timeout=30.0)
     release = asyncio.Event()
 
     async def answer_when_released(request: web.Request) -> web.StreamResponse:
