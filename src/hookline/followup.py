@@ -141,18 +141,29 @@ def _exhausted(row: WebhookHealth, item: Finished, member: Member) -> tuple[str,
     )
 
 
-async def apply(conn: AsyncConnection, follow_up: FollowUp, *, horizon: float, now: float) -> int:
-    """Write a follow-up; returns how many notice deliveries it queued. When a circuit closes,
-    what it held back (anything due within `horizon`: the recovery time and a probe's lease)
-    goes now."""
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What writing a follow-up did: notice deliveries queued, and pending deliveries
+    cancelled because their webhook was disabled."""
+
+    notices: int
+    cancelled: int
+
+
+async def apply(
+    conn: AsyncConnection, follow_up: FollowUp, *, horizon: float, now: float
+) -> Applied:
+    """Write a follow-up. When a circuit closes, what it held back (anything due within
+    `horizon`: the recovery time and a probe's lease) goes now."""
     await webhook_rows.set_circuits(conn, follow_up.circuits)
     for webhook_id, until in follow_up.hold.items():
         await delivery_rows.hold_pending(conn, webhook_id, until=until)
     for webhook_id in follow_up.release:
         await delivery_rows.release_pending(conn, webhook_id, now=now, horizon=horizon)
+    cancelled = 0
     for webhook_id, reason in follow_up.disable.items():
-        await webhook_rows.disable(conn, webhook_id, reason, now)
+        cancelled += await webhook_rows.disable(conn, webhook_id, reason, now)
     await webhook_rows.mark_noticed(
         conn, recovered=follow_up.noticed_recovered, disabled=follow_up.noticed_disabled, now=now
     )
-    return await notices.emit(conn, follow_up.notices, now)
+    return Applied(notices=await notices.emit(conn, follow_up.notices, now), cancelled=cancelled)

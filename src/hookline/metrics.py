@@ -249,6 +249,11 @@ class Metrics:
                 self.deliveries_finished.labels(outcome="failed").inc(n)
                 self.publish_failure.inc(n)
 
+    def cancelled(self, n: int) -> None:
+        """Pending deliveries cancelled outside an attempt (by hand, or with their webhook
+        disabled), once their transaction has committed."""
+        self.deliveries_finished.labels(outcome="cancelled").inc(n)
+
     async def exposition(self) -> bytes:
         """The Prometheus text format, the store gauges read now."""
         await self.store.refresh()

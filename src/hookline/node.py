@@ -128,6 +128,7 @@ class Hookline:
                 poll_interval=settings.poll_interval,
                 clock=clock,
                 on_recorded=self.metrics.recorded,
+                on_cancelled=self.metrics.cancelled,
             )
         self.ingestor = Ingestor(
             self.db,
@@ -150,6 +151,7 @@ class Hookline:
             vault=self.vault,
             on_requeue=self._wake_worker,
             on_keys_revoked=self.authenticator.forget,
+            on_cancelled=self.metrics.cancelled,
             in_flight_ceiling=settings.in_flight_ceiling,
             max_request_timeout=settings.max_request_timeout,
             clock=clock,

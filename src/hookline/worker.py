@@ -106,9 +106,11 @@ class Worker:
         clock: Clock = system_clock,
         rand: Callable[[], float] = random.random,
         on_recorded: Callable[[list[Outcome]], None] = lambda _: None,
+        on_cancelled: Callable[[int], None] = lambda _: None,
     ) -> None:
         """`max_in_flight`: a webhook's cap unless it sets its own; `in_flight_ceiling`: no
-        webhook's cap is above it. `on_recorded`: told what was recorded, once committed."""
+        webhook's cap is above it. `on_recorded`: told what was recorded, once committed;
+        `on_cancelled`: how many pending deliveries a webhook disabled here cancelled."""
         self._db = db
         self._transport = transport
         self._policy = policy
@@ -123,6 +125,7 @@ class Worker:
         self._clock = clock
         self._rand = rand
         self._on_recorded = on_recorded
+        self._on_cancelled = on_cancelled
         self._recorder: Batcher[Outcome, None] = Batcher(
             self._record, max_batch=max(batch_size, 100), name="record"
         )
@@ -501,10 +504,12 @@ class Worker:
             follow_up = followup.plan(
                 health, done, self._rules, operator=await notices.operator_tenant(conn), now=now
             )
-            queued = await followup.apply(
+            applied = await followup.apply(
                 conn, follow_up, horizon=self._rules.breaker.recovery + self._lease, now=now
             )
         self._on_recorded(batch)
-        if queued or follow_up.release or any(d.job.target.ordered for d in done):
+        if applied.cancelled:
+            self._on_cancelled(applied.cancelled)
+        if applied.notices or follow_up.release or any(d.job.target.ordered for d in done):
             self.wake()  # operational events to send, a queue let go, or a FIFO's next in line
         return [None] * len(batch)

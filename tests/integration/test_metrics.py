@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from hookline.metrics import Metrics
@@ -30,7 +31,7 @@ from tests.support.harness import (
     prepare_over_http,
     running,
 )
-from tests.support.receiver import Receiver, Reply
+from tests.support.receiver import Custom, Receiver, Reply
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,6 +160,64 @@ async def test_a_webhook_disabled_by_410_is_counted(hookline: Running, receiver:
     )
     assert value(samples, "webhook_publish_failure_total") == 1
     assert value(samples, "webhook_retry_count_total") == 0
+
+
+async def test_cancellations_are_counted_however_they_happen(
+    database_url: str, receiver: Receiver
+) -> None:
+    """With their webhook disabled by the worker (a 410), deactivated through the API, or by
+    hand (the API's cancel): each waiting delivery it stops is one `cancelled`."""
+    answers = iter([500, 410])
+
+    async def fail_then_go(request: web.Request) -> web.Response:
+        return web.Response(status=next(answers))
+
+    receiver.script("/gone", Custom(fail_then_go))
+    receiver.script("/later", Reply(200))
+    async with running(make_settings(database_url, retry_schedule=(3600.0,))) as app:
+        tenant, _ = await webhook_for(app.api, receiver, "/gone", event_types=["order.filled"])
+        _, later = await webhook_for(
+            app.api,
+            receiver,
+            "/later",
+            tenant=tenant,
+            event_type="order.cancelled",
+            event_types=["order.cancelled"],
+        )
+
+        # The first waits an hour for its retry when the second's 410 disables the webhook.
+        waiting = await app.api.events.send("order.filled", {"n": 0}, tenant_id=tenant.id)
+        await receiver.wait_for(1, "/gone")
+        gone = await app.api.events.send("order.filled", {"n": 1}, tenant_id=tenant.id)
+        [failed] = await settled(app.api, gone.id)
+        assert failed.status == "failed"
+        [stopped] = await settled(app.api, waiting.id)
+        assert stopped.status == "cancelled"
+        samples = await until(
+            lambda: scrape(app),
+            lambda s: value(s, "hookline_deliveries_finished_total", outcome="cancelled") == 1,
+        )
+        assert value(samples, "hookline_deliveries_finished_total", outcome="failed") == 1
+
+        # Held back by the worker being stopped: one cancelled by hand, two with /later
+        # deactivated through the API.
+        worker = app.node.worker
+        assert worker is not None
+        await worker.stop()
+        sent = [
+            await app.api.events.send("order.cancelled", {"n": n}, tenant_id=tenant.id)
+            for n in range(3)
+        ]
+        [by_hand] = (await app.api.events.deliveries(sent[0].id)).data
+        assert (await app.api.deliveries.cancel(by_hand.id)).status == "cancelled"
+        await app.api.webhooks.update(later.id, is_active=False)
+        for event in sent:
+            [stopped] = (await app.api.events.deliveries(event.id)).data
+            assert stopped.status == "cancelled"
+        samples = await scrape(app)
+        assert value(samples, "hookline_deliveries_finished_total", outcome="cancelled") == 4
+        assert value(samples, "hookline_deliveries_finished_total", outcome="succeeded") == 0
+        assert receiver.at("/later") == []
 
 
 async def test_queue_depth_oldest_due_and_heartbeats(hookline: Running, receiver: Receiver) -> None:

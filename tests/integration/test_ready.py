@@ -124,7 +124,13 @@ async def test_sqlite_not_ready_when_the_database_file_becomes_unreadable(
         assert (await ready(app))[0] == 200
         # Overwritten (a bad restore, a full disk's debris): the connections opened from now
         # on find no database in it. The pooled ones are closed first (as after an idle
-        # timeout), twice: a connection closing checkpoints its WAL into the file.
+        # timeout), twice: a connection closing checkpoints its WAL into the file. The
+        # background work stops first: a connection it held while the pools were closed
+        # would go back to a pool nothing closes any more, and be left to the garbage
+        # collector (a ResourceWarning in whichever test runs next).
+        for background in (app.node.worker, app.node.heartbeat, app.node.retention):
+            assert background is not None
+            await background.stop()
         for _ in range(2):
             await app.node.db.close()
             overwrite(path)

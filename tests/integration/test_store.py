@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
+import warnings
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from hookline.store import Database
 from hookline.store.migrate import upgrade
@@ -70,3 +74,24 @@ async def test_writes_are_serialised_not_refused(sqlite_url: str) -> None:
             assert (await conn.execute(text("SELECT n FROM counter"))).scalar_one() == 50
     finally:
         await db.close()
+
+
+async def test_a_connection_that_cannot_set_up_is_closed_not_leaked(tmp_path: Path) -> None:
+    """A file that is not a database fails each new connection's set-up (its pragmas), as
+    `/ready` polls it: the driver's connections are closed there, not left to the garbage
+    collector."""
+    path = tmp_path / "hookline.db"
+    path.write_bytes(b"not a database " * 300)
+    db = Database(f"sqlite:///{path}")
+    try:
+        for _ in range(3):
+            with pytest.raises(DBAPIError, match="file is not a database"):
+                async with db.read() as conn:
+                    await conn.execute(text("SELECT 1"))
+    finally:
+        await db.close()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gc.collect()
+    leaked = [w for w in caught if issubclass(w.category, ResourceWarning)]
+    assert leaked == []

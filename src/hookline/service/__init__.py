@@ -39,13 +39,15 @@ class Service:
         vault: Vault,
         on_requeue: Callable[[], None],
         on_keys_revoked: Callable[[], None],
+        on_cancelled: Callable[[int], None] = lambda _: None,
         in_flight_ceiling: int,
         max_request_timeout: float = 60.0,
         destination_kinds: frozenset[str] = frozenset({"https", "http"}),
         clock: Clock = system_clock,
     ) -> None:
         """`on_keys_revoked` runs once API keys stopped being valid (a key revoked, a tenant
-        deleted): the authenticator drops what it cached."""
+        deleted): the authenticator drops what it cached. `on_cancelled`: how many pending
+        deliveries were cancelled (by hand, or with their webhook disabled)."""
         self.tenants = Tenants(db, clock, on_delete=on_keys_revoked)
         self.keys = Keys(db, clock, on_revoke=on_keys_revoked)
         self.event_types = EventTypes(db, catalog, clock)
@@ -59,10 +61,13 @@ class Service:
             in_flight_ceiling=in_flight_ceiling,
             max_request_timeout=max_request_timeout,
             destination_kinds=destination_kinds,
+            on_cancelled=on_cancelled,
             clock=clock,
         )
         self.events = Events(db, ingestor)
-        self.deliveries = Deliveries(db, on_requeue=on_requeue, clock=clock)
+        self.deliveries = Deliveries(
+            db, on_requeue=on_requeue, on_cancelled=on_cancelled, clock=clock
+        )
         self.stats = Stats(db, clock)
         self.status = Status(db, clock)
         self.operator = Operator(db, vault, clock)

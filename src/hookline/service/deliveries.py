@@ -45,11 +45,17 @@ def _refuse_if_disabled(webhook: Webhook) -> None:
 
 class Deliveries:
     def __init__(
-        self, db: Database, *, on_requeue: Callable[[], None], clock: Clock = system_clock
+        self,
+        db: Database,
+        *,
+        on_requeue: Callable[[], None],
+        on_cancelled: Callable[[int], None] = lambda _: None,
+        clock: Clock = system_clock,
     ) -> None:
         self._db = db
         self._clock = clock
         self._on_requeue = on_requeue
+        self._on_cancelled = on_cancelled
 
     async def get(self, delivery_id: str, *, tenant: str | None) -> Delivery:
         async with self._db.read() as conn:
@@ -176,6 +182,7 @@ class Deliveries:
                     "once this attempt has ended if it is still pending"
                 )
             delivery = await delivery_rows.get(conn, delivery_id, tenant_id=tenant)
+        self._on_cancelled(1)
         self._on_requeue()  # a FIFO queue behind it may go on
         return found(delivery, "delivery", delivery_id)
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -132,9 +133,11 @@ class Webhooks:
         in_flight_ceiling: int,
         max_request_timeout: float = 60.0,
         destination_kinds: frozenset[str] = frozenset({"https", "http"}),
+        on_cancelled: Callable[[int], None] = lambda _: None,
         clock: Clock = system_clock,
     ) -> None:
         self._db = db
+        self._on_cancelled = on_cancelled
         self._kinds = destination_kinds
         self._catalog = catalog
         self._policy = policy
@@ -388,6 +391,7 @@ class Webhooks:
         values["updated_at"] = at
         if values.get("is_active") is False and reason is not None:
             values |= {"disabled_reason": reason, "disabled_at": at}
+        cancelled = 0
         async with self._db.write() as conn:
             if "signature" in values:
                 values |= await self._secrets_under(conn, webhook_id, values["signature"], tenant)
@@ -404,12 +408,14 @@ class Webhooks:
             ):
                 await delivery_rows.set_ordered(conn, webhook_id, fifo=updated.ordering == "fifo")
             if values.get("is_active") is False:
-                await webhook_rows.cancel_pending(
+                cancelled = await webhook_rows.cancel_pending(
                     conn,
                     webhook_id,
                     f"webhook disabled: {reason or 'deactivated through the API'}",
                     at,
                 )
+        if cancelled:
+            self._on_cancelled(cancelled)
         return updated
 
     async def _secrets_under(

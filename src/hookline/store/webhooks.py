@@ -11,6 +11,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -99,10 +100,17 @@ async def delete_one(conn: AsyncConnection, webhook_id: str, *, tenant_id: str |
 
 
 async def cancel_pending(conn: AsyncConnection, webhook_id: str, reason: str, now: float) -> int:
-    """Cancel every pending delivery of a webhook that was disabled; `recover` brings them back."""
+    """Cancel the pending deliveries of a webhook that was disabled; `recover` brings them back.
+    One in flight (leased, its lease not expired) finishes its attempt and is recorded as it
+    ends: a retry it earns is cancelled when a worker next claims it. Returns how many were
+    cancelled."""
     stmt = (
         update(deliveries)
-        .where(deliveries.c.webhook_id == webhook_id, deliveries.c.status == PENDING)
+        .where(
+            deliveries.c.webhook_id == webhook_id,
+            deliveries.c.status == PENDING,
+            or_(deliveries.c.lease_token.is_(None), deliveries.c.next_attempt_at <= now),
+        )
         .values(
             status=DeliveryStatus.CANCELLED.value,
             last_error=reason,
@@ -204,14 +212,15 @@ async def targets(
     }
 
 
-async def disable(conn: AsyncConnection, webhook_id: str, reason: str, now: float) -> None:
+async def disable(conn: AsyncConnection, webhook_id: str, reason: str, now: float) -> int:
+    """Disable a webhook and cancel its pending deliveries; returns how many it cancelled."""
     stmt = (
         update(webhooks)
         .where(webhooks.c.id == webhook_id)
         .values(is_active=False, disabled_reason=reason, disabled_at=now, updated_at=now)
     )
     await conn.execute(stmt)
-    await cancel_pending(conn, webhook_id, f"webhook disabled: {reason}", now)
+    return await cancel_pending(conn, webhook_id, f"webhook disabled: {reason}", now)
 
 
 _reset = bindparam(BIND + "reset", type_=Boolean)
