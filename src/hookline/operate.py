@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from hookline import console
+from hookline import console, durations
 from hookline.errors import HooklineError, InvalidInput, StoreUnavailable
 from hookline.models import CursorPaging, DeliveryStatus, Page, Webhook, WebhookUpdate
 
@@ -276,35 +275,30 @@ def webhooks_enable(
 
 # deliveries
 
-_SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
-
 
 def parse_span(text: str) -> float:
-    """Seconds in '90s', '30m', '2h', '7d' or '1w'."""
-    match = _SPAN.match(text.lower())
-    if match is None:
+    """Seconds in '90s', '30m', '2h', '7d' or '1w' (`durations.seconds`)."""
+    span = durations.seconds(text)
+    if span is None:
         raise InvalidInput(
-            f"{text!r} is not a duration: write a number and a unit, e.g. 30m, 2h, 7d",
+            f"{text!r} is not a duration: write a positive whole number and a unit "
+            "(s, m, h, d, w), e.g. 30m, 2h, 7d",
             loc=("duration",),
         )
-    return float(match[1]) * _UNIT[match[2]]
+    return span
 
 
 def parse_instant(text: str, now: datetime) -> datetime:
     """A duration back from `now` ('2h': two hours ago) or an ISO 8601 instant (UTC unless
-    it says)."""
-    if _SPAN.match(text.lower()):
-        return now - timedelta(seconds=parse_span(text))
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
+    it says), as `durations.instant` reads them."""
+    at = durations.instant(text, now.timestamp())
+    if at is None:
         raise InvalidInput(
             f"{text!r} is neither a duration (2h, 7d) nor an ISO 8601 instant "
             "(2026-12-01T10:00:00Z)",
             loc=("instant",),
-        ) from None
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+        )
+    return datetime.fromtimestamp(at, UTC)
 
 
 def _refused(command: str, exc: InvalidInput) -> typer.Exit:

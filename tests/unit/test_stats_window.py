@@ -1,4 +1,5 @@
-"""`since` of GET /api/v1/stats: a duration back from now, or an instant."""
+"""`since` of GET /api/v1/stats (and of `hookline deliveries retry`): a duration back from now,
+or an instant, in the one grammar of `durations`."""
 
 from __future__ import annotations
 
@@ -14,7 +15,15 @@ NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC).timestamp()
 
 @pytest.mark.parametrize(
     ("since", "back"),
-    [("90m", 5400), ("24h", 86400), ("24H", 86400), (" 7d ", 7 * 86400), ("1m", 60)],
+    [
+        ("90m", 5400),
+        ("24h", 86400),
+        ("24H", 86400),
+        (" 7d ", 7 * 86400),
+        ("1m", 60),
+        ("90s", 90),
+        ("2w", 14 * 86400),
+    ],
 )
 def test_durations_count_back_from_now(since: str, back: float) -> None:
     assert window_start(since, NOW) == NOW - back
@@ -35,7 +44,7 @@ def test_instants_are_taken_as_they_are(since: str, instant: datetime) -> None:
 
 
 @pytest.mark.parametrize(
-    "since", ["", "0h", "24", "h", "-5m", "5w", "1.5h", "yesterday", "9999999d"]
+    "since", ["", "0h", "24", "h", "-5m", "5y", "1.5h", "yesterday", "9999999d", "2 h"]
 )
 def test_anything_else_is_refused_saying_what_to_send(since: str) -> None:
     with pytest.raises(InvalidInput) as refused:

@@ -4,11 +4,11 @@ latency percentiles of the attempts recorded."""
 from __future__ import annotations
 
 import math
-import re
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hookline import durations
 from hookline.clock import Clock, system_clock
 from hookline.errors import InvalidInput
 from hookline.models import (
@@ -25,8 +25,6 @@ from hookline.store import deliveries as delivery_rows
 from hookline.store import webhooks as webhook_rows
 
 DAY = 86_400.0
-UNITS = {"m": 60.0, "h": 3600.0, "d": DAY}
-_DURATION = re.compile(r"(\d{1,6})([mhd])")
 
 
 def rank(percentile: float, count: int) -> int:
@@ -35,28 +33,17 @@ def rank(percentile: float, count: int) -> int:
 
 
 def window_start(since: str, now: float) -> float:
-    """The instant `since` names: a duration back from `now` (`90m`, `24h`, `7d`) or an ISO 8601
-    instant (`2026-12-01T10:00:00Z`; without an offset, UTC)."""
-    text = since.strip()
-    duration = _DURATION.fullmatch(text.lower())
-    if duration is not None:
-        amount = int(duration.group(1))
-        if amount > 0:
-            return now - amount * UNITS[duration.group(2)]
-    else:
-        try:
-            instant = datetime.fromisoformat(text.replace("z", "Z"))
-        except ValueError:
-            pass
-        else:
-            aware = instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
-            return aware.timestamp()
-    raise InvalidInput(
-        f"since must be a duration back from now, such as 90m, 24h or 7d (a positive whole "
-        f"number of minutes, hours or days), or an ISO 8601 instant such as "
-        f"2026-12-01T10:00:00Z; got {since[:40]!r}",
-        loc=("query", "since"),
-    )
+    """The instant `since` names (`durations.instant`): a duration back from `now` or an ISO
+    8601 instant."""
+    start = durations.instant(since, now)
+    if start is None:
+        raise InvalidInput(
+            f"since must be a duration back from now, such as {durations.EXAMPLES} (a positive "
+            "whole number of seconds, minutes, hours, days or weeks), or an ISO 8601 instant "
+            f"such as 2026-12-01T10:00:00Z; got {since[:40]!r}",
+            loc=("query", "since"),
+        )
+    return start
 
 
 async def _counts(
