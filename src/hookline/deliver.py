@@ -7,8 +7,9 @@ the records written afterwards (`hookline.records`) are a function of the finish
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 from hookline import formats, ids, schemes
 from hookline.clock import Clock, system_clock
@@ -26,6 +27,8 @@ from hookline.schedule import (
 )
 from hookline.transport import Accepted, Failure, OutboundRequest, Response, Result, Sender
 from hookline.vault import Vault
+
+NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,7 @@ class Member:
     payload: str
     number: int
     trigger: Trigger
+    trace: str | None = None  # its send's trace context (tracing.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +104,7 @@ class Job:
     tenant_id: str
     batch_id: str | None = None
     members: tuple[Member, ...] = ()
+    trace: str | None = None  # its send's trace context: the parent of the attempt's span
 
     @property
     def deliveries(self) -> tuple[Member, ...]:
@@ -114,6 +119,7 @@ class Job:
                 self.payload,
                 self.number,
                 self.trigger,
+                self.trace,
             ),
         )
 
@@ -158,10 +164,12 @@ class Skipped:
     reason: str
 
 
-def build_request(job: Job, at: float) -> OutboundRequest:
+def build_request(job: Job, at: float, trace: Mapping[str, str] = NO_HEADERS) -> OutboundRequest:
     """The request of one attempt made at `at`: the body in the webhook's format, signed with
     its scheme. For `mailto:` the body is the mail's text part (what is signed), with its
-    subject and HTML beside it. Raises formats.FormatError when the body cannot be rendered."""
+    subject and HTML beside it. `trace`: the attempt span's `traceparent` (and `tracestate`),
+    which win over the webhook's own headers of those names. Raises formats.FormatError when
+    the body cannot be rendered."""
     target = job.target
     payloads = [m.payload for m in job.deliveries]
     if job.batch_id is None:
@@ -185,7 +193,8 @@ def build_request(job: Job, at: float) -> OutboundRequest:
     if mail is None:  # a mail's parts carry their own content types
         headers["content-type"] = "application/json"
     headers["x-webhook-event"] = event_type
-    for name, value in signed.items():  # the scheme's spelling wins over a default's
+    # The trace's headers and the scheme's: their spelling wins over a default's.
+    for name, value in (*trace.items(), *signed.items()):
         for taken in [k for k in headers if k.lower() == name.lower()]:
             del headers[taken]
         headers[name] = value
@@ -205,11 +214,13 @@ def batch_event_type(members: Iterable[Member]) -> str:
     return ",".join(dict.fromkeys(m.event_type for m in members))
 
 
-def prepare(job: Job, at: float) -> OutboundRequest | Failure:
+def prepare(
+    job: Job, at: float, trace: Mapping[str, str] = NO_HEADERS
+) -> OutboundRequest | Failure:
     """The request of an attempt made at `at`, or the failure of a body that cannot be
     rendered, saying why."""
     try:
-        return build_request(job, at)
+        return build_request(job, at, trace)
     except formats.FormatError as exc:
         return Failure(
             error=f"the {job.target.format.name} format could not render this event: {exc}",
@@ -224,9 +235,10 @@ async def attempt(
     *,
     clock: Clock = system_clock,
     rand: Callable[[], float] = random.random,
+    trace: Mapping[str, str] = NO_HEADERS,
 ) -> Finished:
     started = clock()
-    request = prepare(job, started)
+    request = prepare(job, started, trace)
     result = request if isinstance(request, Failure) else await transport.post(request)
     return finish(job, result, policy, started=started, ended=clock(), rand=rand())
 

@@ -187,12 +187,14 @@ class Ingestor:
         *,
         tenant_id: str | None = None,
         idempotency_key: str | None = None,
+        trace: str | None = None,
     ) -> SentEvent:
-        """Store an event and fan it out. Returns once it is durable (committed)."""
+        """Store an event and fan it out. Returns once it is durable (committed). `trace`: the
+        send span's trace context, kept with the event for its attempts' spans."""
         event, envelope = await self.prepare(event_type, data)
         return await self._batcher.submit(
             Submission(
-                event=event,
+                event=event if trace is None else replace(event, trace=trace),
                 tenant_ref=tenant_id,
                 envelope=envelope,
                 idempotency_key=idempotency_key,

@@ -8,13 +8,14 @@ This is also the embedded library:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from types import TracebackType
 
 from pydantic import SecretStr
 
-from hookline import declared, destinations, followup
+from hookline import declared, destinations, followup, tracing
 from hookline.auth import Authenticator
 from hookline.catalog import EventCatalog
 from hookline.circuit import Breaker
@@ -90,6 +91,8 @@ class Hookline:
         self.retry_policy = RetryPolicy(
             schedule=settings.retry_schedule, retry_after_max=settings.retry_after_max
         )
+        # OTEL_EXPORTER_OTLP_ENDPOINT: a span per send and per attempt (hookline.tracing)
+        self.tracing = tracing.from_environment(self.environ)
         self.metrics = Metrics(
             self.db,
             clock=clock,
@@ -129,6 +132,7 @@ class Hookline:
                 clock=clock,
                 on_recorded=self.metrics.recorded,
                 on_cancelled=self.metrics.cancelled,
+                tracing=self.tracing,
             )
         self.ingestor = Ingestor(
             self.db,
@@ -152,6 +156,7 @@ class Hookline:
             on_requeue=self._wake_worker,
             on_keys_revoked=self.authenticator.forget,
             on_cancelled=self.metrics.cancelled,
+            tracing=self.tracing,
             in_flight_ceiling=settings.in_flight_ceiling,
             max_request_timeout=settings.max_request_timeout,
             clock=clock,
@@ -217,6 +222,8 @@ class Hookline:
         if self.heartbeat is not None:
             await self.heartbeat.stop()
         await self.destinations.close()
+        # The last spans go out over HTTP, off the loop (a collector may be served on it).
+        await asyncio.to_thread(self.tracing.close)
         await self.db.close()
 
     async def __aenter__(self) -> Hookline:

@@ -27,6 +27,15 @@ class NewEvent:
     idempotency_key: str | None = None  # scoped: see ingest.scoped_key
     request_hash: str | None = None
     test: bool = False  # a test send: never listed, recovered or replayed as an event
+    trace: str | None = None  # the send's W3C trace context, as JSON (tracing.py)
+
+
+@dataclass(frozen=True, slots=True)
+class EventBody:
+    """What an attempt sends of a stored event: its envelope, and its send's trace context."""
+
+    payload: str
+    trace: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

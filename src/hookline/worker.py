@@ -29,7 +29,7 @@ from hookline.deliver import Finished, Job, Skipped, Target
 from hookline.errors import StoreUnavailable
 from hookline.groupcommit import Batcher
 from hookline.models import Trigger
-from hookline.records import Batching, Claim, SealedTarget
+from hookline.records import Batching, Claim, EventBody, SealedTarget
 from hookline.schedule import Retry, RetryPolicy
 from hookline.store import Database
 from hookline.store import attempts as attempt_rows
@@ -38,6 +38,7 @@ from hookline.store import deliveries as delivery_rows
 from hookline.store import events as event_rows
 from hookline.store import webhooks as webhook_rows
 from hookline.store.database import retrying
+from hookline.tracing import Tracing
 from hookline.transport import Failure, Sender
 from hookline.vault import Vault
 
@@ -107,10 +108,12 @@ class Worker:
         rand: Callable[[], float] = random.random,
         on_recorded: Callable[[list[Outcome]], None] = lambda _: None,
         on_cancelled: Callable[[int], None] = lambda _: None,
+        tracing: Tracing | None = None,
     ) -> None:
         """`max_in_flight`: a webhook's cap unless it sets its own; `in_flight_ceiling`: no
         webhook's cap is above it. `on_recorded`: told what was recorded, once committed;
-        `on_cancelled`: how many pending deliveries a webhook disabled here cancelled."""
+        `on_cancelled`: how many pending deliveries a webhook disabled here cancelled.
+        `tracing`: a span per attempt (none by default)."""
         self._db = db
         self._transport = transport
         self._policy = policy
@@ -126,6 +129,7 @@ class Worker:
         self._rand = rand
         self._on_recorded = on_recorded
         self._on_cancelled = on_cancelled
+        self._tracing = tracing or Tracing()
         self._recorder: Batcher[Outcome, None] = Batcher(
             self._record, max_batch=max(batch_size, 100), name="record"
         )
@@ -238,20 +242,20 @@ class Worker:
             sends = await self._admit(conn, claims, now, token) if claims else []
             if not sends:
                 return claimed, []
-            payloads = await event_rows.payloads(
+            bodies = await event_rows.bodies(
                 conn, {c.event_id for send in sends for c in send.deliveries}
             )
             targets = await webhook_rows.targets(conn, {s.leader.webhook_id for s in sends})
         jobs: list[Job | Skipped] = []
         for send in sends:
-            jobs += self._jobs(send, targets.get(send.leader.webhook_id), payloads, token, now)
+            jobs += self._jobs(send, targets.get(send.leader.webhook_id), bodies, token, now)
         return claimed, jobs
 
     def _jobs(
         self,
         send: Send,
         target: SealedTarget | None,
-        payloads: dict[str, str],
+        bodies: dict[str, EventBody],
         token: str,
         now: float,
     ) -> list[Job | Skipped]:
@@ -261,7 +265,7 @@ class Worker:
                 Skipped(c.id, token, "webhook disabled before this attempt")
                 for c in send.deliveries
             ]
-        gone = [c for c in send.deliveries if c.event_id not in payloads]
+        gone = [c for c in send.deliveries if c.event_id not in bodies]
         skipped: list[Job | Skipped] = [
             Skipped(c.id, token, "event no longer stored") for c in gone
         ]
@@ -270,12 +274,13 @@ class Worker:
                 c.id,
                 c.event_id,
                 c.event_type,
-                payloads[c.event_id],
+                bodies[c.event_id].payload,
                 c.attempt_count + 1,
                 c.trigger,
+                bodies[c.event_id].trace,
             )
             for c in send.deliveries
-            if c.event_id in payloads
+            if c.event_id in bodies
         ]
         if not members:
             return skipped
@@ -287,6 +292,7 @@ class Worker:
             event_id=first.event_id,
             event_type=first.event_type,
             payload=first.payload,
+            trace=first.trace,
             target=Target.open(target, now, self._vault),
             number=max(m.number for m in members),
             trigger=first.trigger if send.batch_id is None else _batch_trigger(members),
@@ -450,9 +456,15 @@ class Worker:
         a fault of hookline's own while handling the answer is recorded as a failed attempt and
         retried on the schedule, never redelivered every lease."""
         started = self._clock()
+        span = self._tracing.attempt(job)
         try:
-            return await deliver.attempt(
-                job, self._transport, self._policy, clock=self._clock, rand=self._rand
+            done = await deliver.attempt(
+                job,
+                self._transport,
+                self._policy,
+                clock=self._clock,
+                rand=self._rand,
+                trace=span.headers,
             )
         except Exception as exc:
             log.exception(
@@ -466,9 +478,11 @@ class Worker:
                 "it is retried on the schedule",
                 latency_ms=round((ended - started) * 1000),
             )
-            return deliver.finish(
+            done = deliver.finish(
                 job, failure, self._policy, started=started, ended=ended, rand=self._rand()
             )
+        span.finished(done)
+        return done
 
     def _learn_pace(self, done: Finished) -> None:
         webhook_id, took = done.job.target.webhook_id, done.ended_at - done.started_at

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Header, Query, Response, status
+from fastapi import Header, Query, Request, Response, status
 
 from hookline.api.deps import Caller, Node, PageQuery, tenant_scope
 from hookline.api.problems import problems
 from hookline.api.routing import router as make_router
 from hookline.errors import Forbidden
 from hookline.models import Delivery, Event, EventSend, NumberedPage, Page, SentEvent
+from hookline.tracing import carried_headers
 
 router = make_router("/events", tags=["events"])
 
@@ -24,6 +25,7 @@ async def send_event(
     spec: EventSend,
     node: Node,
     caller: Caller,
+    request: Request,
     response: Response,
     idempotency_key: Annotated[
         str | None,
@@ -42,7 +44,9 @@ async def send_event(
             )
         own = await tenant_scope(node, caller, spec.tenant_id)
         spec = spec.model_copy(update={"tenant_id": own})
-    sent = await node.service.events.send(spec, idempotency_key=idempotency_key)
+    sent = await node.service.events.send(
+        spec, idempotency_key=idempotency_key, carried=carried_headers(request.headers)
+    )
     if sent.duplicate:
         response.headers["Idempotent-Replayed"] = "true"
     return sent

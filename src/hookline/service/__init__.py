@@ -23,6 +23,7 @@ from hookline.service.tenants import Tenants
 from hookline.service.webhooks import Webhooks
 from hookline.ssrf import NetworkPolicy
 from hookline.store import Database
+from hookline.tracing import Tracing
 from hookline.transport import Sender
 from hookline.vault import Vault
 
@@ -40,6 +41,7 @@ class Service:
         on_requeue: Callable[[], None],
         on_keys_revoked: Callable[[], None],
         on_cancelled: Callable[[int], None] = lambda _: None,
+        tracing: Tracing | None = None,
         in_flight_ceiling: int,
         max_request_timeout: float = 60.0,
         destination_kinds: frozenset[str] = frozenset({"https", "http"}),
@@ -47,7 +49,8 @@ class Service:
     ) -> None:
         """`on_keys_revoked` runs once API keys stopped being valid (a key revoked, a tenant
         deleted): the authenticator drops what it cached. `on_cancelled`: how many pending
-        deliveries were cancelled (by hand, or with their webhook disabled)."""
+        deliveries were cancelled (by hand, or with their webhook disabled). `tracing`: a span
+        per send (none by default)."""
         self.tenants = Tenants(db, clock, on_delete=on_keys_revoked)
         self.keys = Keys(db, clock, on_revoke=on_keys_revoked)
         self.event_types = EventTypes(db, catalog, clock)
@@ -64,7 +67,7 @@ class Service:
             on_cancelled=on_cancelled,
             clock=clock,
         )
-        self.events = Events(db, ingestor)
+        self.events = Events(db, ingestor, tracing or Tracing())
         self.deliveries = Deliveries(
             db, on_requeue=on_requeue, on_cancelled=on_cancelled, clock=clock
         )

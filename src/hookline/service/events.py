@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from hookline.ingest import Ingestor
 from hookline.models import (
     FIRST_PAGE,
@@ -16,22 +18,39 @@ from hookline.service.common import found
 from hookline.store import Database
 from hookline.store import deliveries as delivery_rows
 from hookline.store import events as event_rows
+from hookline.tracing import Tracing
 
 
 class Events:
-    def __init__(self, db: Database, ingestor: Ingestor) -> None:
+    def __init__(self, db: Database, ingestor: Ingestor, tracing: Tracing) -> None:
         self._db = db
         self._ingestor = ingestor
+        self._tracing = tracing
 
-    async def send(self, spec: EventSend, *, idempotency_key: str | None = None) -> SentEvent:
+    async def send(
+        self,
+        spec: EventSend,
+        *,
+        idempotency_key: str | None = None,
+        carried: Mapping[str, str] | None = None,
+    ) -> SentEvent:
         """Store an event and fan it out; returns once it is committed. An `Idempotency-Key`
-        header (`idempotency_key`) wins over the body's field."""
-        return await self._ingestor.send(
-            spec.type,
-            spec.data,
-            tenant_id=spec.tenant_id,
-            idempotency_key=idempotency_key or spec.idempotency_key,
-        )
+        header (`idempotency_key`) wins over the body's field. `carried`: the W3C trace headers
+        of the request, the parent of the send's span when traces are on."""
+        span = self._tracing.send(spec.type, carried or {})
+        try:
+            sent = await self._ingestor.send(
+                spec.type,
+                spec.data,
+                tenant_id=spec.tenant_id,
+                idempotency_key=idempotency_key or spec.idempotency_key,
+                trace=span.trace,
+            )
+        except BaseException as exc:
+            span.failed(exc)
+            raise
+        span.sent(sent)
+        return sent
 
     async def get(self, event_id: str, *, tenant: str | None) -> Event:
         async with self._db.read() as conn:

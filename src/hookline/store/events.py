@@ -7,7 +7,7 @@ from sqlalchemy import delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.models import DeliveryStatus, Event, NumberedPage, Page, Paging
-from hookline.records import KeyedEvent, NewEvent, StoredEvent
+from hookline.records import EventBody, KeyedEvent, NewEvent, StoredEvent
 from hookline.store import tenants as tenant_rows
 from hookline.store.pages import fetch_page
 from hookline.store.schema import AnyRow, deliveries, events, values
@@ -98,9 +98,9 @@ async def delivery_counts(conn: AsyncConnection, event_ids: set[str]) -> dict[st
     return dict((await conn.execute(stmt)).all())
 
 
-async def payloads(conn: AsyncConnection, event_ids: set[str]) -> dict[str, str]:
-    stmt = select(events.c.id, events.c.payload).where(events.c.id.in_(event_ids))
-    return dict((await conn.execute(stmt)).all())
+async def bodies(conn: AsyncConnection, event_ids: set[str]) -> dict[str, EventBody]:
+    stmt = select(events.c.id, events.c.payload, events.c.trace).where(events.c.id.in_(event_ids))
+    return {row.id: EventBody(row.payload, row.trace) for row in await conn.execute(stmt)}
 
 
 async def missed_by(

@@ -199,6 +199,9 @@ events = Table(
     # replayed as an event.
     Column("test", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", Timestamp, nullable=False),
+    # With traces on (tracing.py): the send span's W3C trace context (`traceparent`, and
+    # `tracestate` if any) as JSON, the parent of every attempt's span.
+    Column("trace", Text, nullable=True),
     Index(None, "tenant_id", "id"),
     Index(None, "created_at"),
 )
