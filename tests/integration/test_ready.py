@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from hookline.heartbeat import Heartbeat
@@ -65,16 +66,20 @@ async def test_not_ready_when_no_worker_beat_for_three_intervals(database_url: s
 
 
 async def test_not_ready_when_the_schema_is_behind(hookline: Running) -> None:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+
     def downgrade(connection: Connection) -> None:
-        command.downgrade(alembic_config(connection), "0004")
+        command.downgrade(alembic_config(connection), "-1")
 
     async with hookline.node.db.write() as conn:
         await conn.run_sync(downgrade)
+    previous = f"{int(head) - 1:04d}"
     status, body = await ready(hookline)
     assert status == 503
     assert body["checks"]["schema"] == {
         "ok": False,
-        "detail": "schema at 0004, hookline needs 0005: run hookline migrate",
+        "detail": f"schema at {previous}, hookline needs {head}: run hookline migrate",
     }
 
 
