@@ -244,3 +244,16 @@ class WorkerBeat:
     pid: int
     started_at: float
     last_seen_at: float
+
+
+# --- read for the dashboard's charts ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Finishes:
+    """Deliveries of one webhook that finished in one time bucket (`number`, from 0)."""
+
+    webhook_id: str
+    number: int
+    succeeded: int
+    failed: int

@@ -173,3 +173,50 @@ async def test_a_window_it_cannot_read_is_a_clear_422(hookline: Running, since: 
     body = response.json()
     assert "90m, 24h or 7d" in body["detail"]
     assert body["errors"][0]["loc"] == ["query", "since"]
+
+
+async def test_the_dashboards_timeline_counts_deliveries_as_they_finished(
+    hookline: Running, receiver: Receiver, database_url: str
+) -> None:
+    hooks = await traffic(hookline, receiver)
+    rows = await query(
+        database_url,
+        "SELECT webhook_id, status, count(*) FROM deliveries "
+        "WHERE status IN ('succeeded', 'failed') GROUP BY webhook_id, status",
+    )
+    finished = {(webhook_id, status): int(n) for webhook_id, status, n in rows}
+    stats_of = hookline.node.service.stats
+
+    hour = await stats_of.timelines(
+        [hook["id"] for hook in hooks.values()], window=3600, buckets=60, tenant=None
+    )
+    for hook in hooks.values():
+        line = hour[hook["id"]]
+        assert len(line.succeeded) == len(line.failed) == 60
+        assert line.total_succeeded == finished.get((hook["id"], "succeeded"), 0)
+        assert line.total_failed == finished.get((hook["id"], "failed"), 0)
+    assert hour["*"].total_succeeded == sum(n for (_, s), n in finished.items() if s == "succeeded")
+    assert hour["*"].total_failed == sum(n for (_, s), n in finished.items() if s == "failed")
+    assert hour["*"].total_failed > 0
+    # Everything finished within seconds: in the last bucket or the one before it.
+    assert all(n == 0 for n in hour["*"].succeeded[:-2])
+    assert hour["*"].end - 60 <= hookline.clock() < hour["*"].end
+
+    globex = hooks["other"]["tenant_id"]
+    own = await stats_of.timeline(window=3600, buckets=60, tenant=globex)
+    assert (own.total_succeeded, own.total_failed) == (3, 0)
+    one = await stats_of.timeline(window=3600, buckets=4, tenant=None, webhook=hooks["down"]["id"])
+    assert (one.total_succeeded, one.total_failed) == (0, 3)
+    hidden = await stats_of.timeline(
+        window=3600, buckets=4, tenant=globex, webhook=hooks["ok"]["id"]
+    )
+    assert (hidden.total_succeeded, hidden.total_failed) == (0, 0)  # another tenant's
+
+    hookline.advance(2 * 3600)
+    later = await stats_of.timeline(window=3600, buckets=60, tenant=None)
+    assert (later.total_succeeded, later.total_failed) == (0, 0)
+    day = await stats_of.timeline(window=86_400, buckets=24, tenant=None)
+    assert (day.total_succeeded, day.total_failed) == (
+        hour["*"].total_succeeded,
+        hour["*"].total_failed,
+    )

@@ -4,6 +4,8 @@ latency percentiles of the attempts recorded."""
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,10 +20,12 @@ from hookline.models import (
     WebhookStats,
     WindowStats,
 )
+from hookline.records import Finishes
 from hookline.service.common import found
 from hookline.store import Database
 from hookline.store import attempts as attempt_rows
 from hookline.store import deliveries as delivery_rows
+from hookline.store import timeline as timeline_rows
 from hookline.store import webhooks as webhook_rows
 
 DAY = 86_400.0
@@ -106,6 +110,61 @@ async def _window(conn: AsyncConnection, webhook_id: str, since: float) -> Windo
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """Deliveries finished per bucket of `bucket` seconds from `start`: `succeeded[i]` and
+    `failed[i]` (finally failed) in the i-th. The last bucket holds now."""
+
+    start: float
+    bucket: float
+    succeeded: tuple[int, ...]
+    failed: tuple[int, ...]
+
+    @property
+    def end(self) -> float:
+        return self.start + self.bucket * len(self.succeeded)
+
+    @property
+    def total_succeeded(self) -> int:
+        return sum(self.succeeded)
+
+    @property
+    def total_failed(self) -> int:
+        return sum(self.failed)
+
+    def success_rates(self) -> list[float | None]:
+        """Per bucket, the share that succeeded; None where nothing finished."""
+        return [
+            ok / (ok + bad) if ok + bad else None
+            for ok, bad in zip(self.succeeded, self.failed, strict=True)
+        ]
+
+
+def aligned_start(now: float, bucket: float, buckets: int) -> float:
+    """Where `buckets` buckets of `bucket` seconds start so that they end on a whole bucket,
+    the last holding `now`: the same instant gives the same boundaries on every page."""
+    return (math.floor(now / bucket) + 1 - buckets) * bucket
+
+
+def timelines(
+    found: Iterable[Finishes], keys: Iterable[str], *, start: float, bucket: float, buckets: int
+) -> dict[str, Timeline]:
+    """Each key's timeline from the store's (webhook, bucket) counts; `keys` without any
+    finish get one of zeros. The key "*" sums every webhook."""
+    succeeded = {key: [0] * buckets for key in keys}
+    failed = {key: [0] * buckets for key in keys}
+    for row in found:
+        if not 0 <= row.number < buckets:
+            continue
+        for key in (row.webhook_id, "*"):
+            if key in succeeded:
+                succeeded[key][row.number] += row.succeeded
+                failed[key][row.number] += row.failed
+    return {
+        key: Timeline(start, bucket, tuple(succeeded[key]), tuple(failed[key])) for key in succeeded
+    }
+
+
 class Stats:
     def __init__(self, db: Database, clock: Clock = system_clock) -> None:
         self._db = db
@@ -174,3 +233,37 @@ class Stats:
             webhooks=rows,
             totals=AttemptCounts.model_validate(totals),
         )
+
+    async def timeline(
+        self, *, window: float, buckets: int, tenant: str | None, webhook: str | None = None
+    ) -> Timeline:
+        """Deliveries finished over the last `window` seconds in `buckets` buckets, of every
+        webhook `tenant` sees, or of one."""
+        found = await self.timelines(
+            None if webhook is None else [webhook], window=window, buckets=buckets, tenant=tenant
+        )
+        return found["*" if webhook is None else webhook]
+
+    async def timelines(
+        self,
+        webhooks: Collection[str] | None,
+        *,
+        window: float,
+        buckets: int,
+        tenant: str | None,
+    ) -> dict[str, Timeline]:
+        """Each of `webhooks`' timeline over the last `window` seconds (see `timeline`), and
+        their sum under "*"; `webhooks` None: every webhook `tenant` sees, summed only."""
+        bucket = window / buckets
+        start = aligned_start(self._clock(), bucket, buckets)
+        async with self._db.read() as conn:
+            found = await timeline_rows.finishes(
+                conn,
+                start=start,
+                bucket=bucket,
+                buckets=buckets,
+                tenant_id=tenant,
+                webhook_ids=webhooks,
+            )
+        keys = ["*", *(webhooks or ())]
+        return timelines(found, keys, start=start, bucket=bucket, buckets=buckets)

@@ -273,6 +273,13 @@ deliveries = Table(
         sqlite_where=text("status = 'pending' AND ordered = 1"),
         postgresql_where=text("status = 'pending' AND ordered"),
     ),
+    # Deliveries finished in a time range: the dashboard's charts (store.timeline).
+    Index(
+        "ix_deliveries_finished",
+        "finished_at",
+        sqlite_where=text("finished_at IS NOT NULL"),
+        postgresql_where=text("finished_at IS NOT NULL"),
+    ),
     Index(
         "ix_deliveries_fifo_failed",
         "webhook_id",

@@ -1,0 +1,2 @@
+"""The web dashboard and the tenant portal (`/ui/`): server-rendered pages over the service
+layer."""
