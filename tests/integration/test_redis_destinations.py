@@ -75,6 +75,11 @@ async def test_an_event_is_published_to_a_channel(
     assert attempt["status_code"] is None
     assert attempt["error"] is None
     assert attempt["response_body"] == f"PUBLISH to {channel} reached 1 subscriber"
+    # Statistics and health count it as the success it is, though it has no HTTP status.
+    [row] = api.ok_object(await hl.client.get("/api/v1/stats", params={"since": "1h"}))["webhooks"]
+    assert (row["total"], row["succeeded"], row["success_rate"]) == (1, 1, 1.0)
+    health = api.ok_object(await hl.client.get(f"/api/v1/webhooks/{hook['id']}/stats"))
+    assert (health["last_24h"]["succeeded"], health["last_24h"]["failed"]) == (1, 0)
 
     # A test send goes the same way (nobody listens now).
     tested = api.ok_object(await hl.client.post(f"/api/v1/webhooks/{hook['id']}/test"))

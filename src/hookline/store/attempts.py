@@ -11,6 +11,9 @@ from hookline.store.pages import fetch_page
 from hookline.store.schema import AnyRow, attempts, values, webhooks
 
 RECORD_COLUMNS = tuple(attempts.c[name] for name in Attempt.model_fields)
+# An attempt succeeded when it has no error: a 2xx, or a relay's or broker's acceptance (which
+# has no HTTP status).
+SUCCEEDED = attempts.c.error.is_(None)
 
 
 def _attempt(row: AnyRow) -> Attempt:
@@ -55,7 +58,7 @@ def _window(webhook_id: str, since: float) -> Any:
 
 async def window_counts(conn: AsyncConnection, webhook_id: str, since: float) -> tuple[int, int]:
     """(attempts, successful attempts) since an instant, test sends excluded."""
-    succeeded = case((attempts.c.status_code.between(200, 299), 1), else_=0)
+    succeeded = case((SUCCEEDED, 1), else_=0)
     stmt = select(func.count(), func.coalesce(func.sum(succeeded.cast(Integer)), 0)).where(
         _window(webhook_id, since)
     )
@@ -91,7 +94,7 @@ async def counts_by_webhook(
 ) -> list[AnyRow]:
     """Per webhook with attempts since an instant: (webhook_id, tenant_id, name, url, total,
     succeeded), the webhooks in id order."""
-    succeeded = case((attempts.c.status_code.between(200, 299), 1), else_=0)
+    succeeded = case((SUCCEEDED, 1), else_=0)
     counted = (
         select(
             attempts.c.webhook_id,
