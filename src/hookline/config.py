@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from yarl import URL
 
 MIN_ADMIN_KEY_LENGTH = 16
 DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
@@ -118,6 +119,8 @@ class Settings(BaseSettings):
     # HTTP server
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    # Where users reach hookline (portal links are made on it); unset: each request's own origin
+    public_url: str | None = None
 
     @field_validator("admin_key", mode="before")
     @classmethod
@@ -169,6 +172,19 @@ class Settings(BaseSettings):
 
             check_sender(value)
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = URL(value.strip())
+        if url.scheme not in ("http", "https") or not url.host or url.query_string or url.fragment:
+            raise ValueError(
+                "HOOKLINE_PUBLIC_URL must be where users reach hookline, an http(s) URL without "
+                "query or fragment, such as https://hooks.example.com"
+            )
+        return str(url).rstrip("/")
 
     @model_validator(mode="after")
     def _check_mail_kind(self) -> Settings:

@@ -524,6 +524,29 @@ class ApiKeyCreate(Input):
     name: Name = ""
 
 
+PORTAL_MIN_SECONDS, PORTAL_MAX_SECONDS = 10, 7 * 86_400
+
+
+class PortalLinkCreate(Input):
+    expires_in: StrictInt = Field(
+        default=3600,
+        ge=PORTAL_MIN_SECONDS,
+        le=PORTAL_MAX_SECONDS,
+        description="Seconds the link works for: 10 to 604800 (7 days).",
+    )
+    read_only: StrictBool = Field(
+        default=False, description="The portal shows everything and changes nothing."
+    )
+
+
+class PortalLink(Record):
+    """A link that signs a tenant's user into the portal: the dashboard's pages, limited to
+    that tenant. Anyone holding it is signed in until it expires: hand it over as a secret."""
+
+    url: str
+    expires_at: datetime
+
+
 class EventTypeCreate(Input):
     model_config = ConfigDict(
         json_schema_extra={

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import Response, status
+from fastapi import Request, Response, status
 
 from hookline.api.deps import Admin, Caller, Node, PageQuery, tenant_scope
 from hookline.api.problems import problems
@@ -12,6 +12,8 @@ from hookline.models import (
     CreatedApiKey,
     NumberedPage,
     Page,
+    PortalLink,
+    PortalLinkCreate,
     Tenant,
     TenantCreate,
     TenantUpdate,
@@ -92,3 +94,18 @@ async def revoke_tenant_key(tenant_id: str, key_id: str, node: Node, caller: Cal
     owner = await _scope(node, caller, tenant_id)
     await node.service.keys.revoke(key_id, tenant_id=owner)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{tenant_id}/portal",
+    summary="A link that signs a tenant's user into the portal (the dashboard, this tenant only)",
+    response_description="The link (on HOOKLINE_PUBLIC_URL, or this request's origin) and "
+    "when it stops working. Whoever holds it is signed in: hand it over as a secret.",
+    responses=problems(404),
+)
+async def portal_link(
+    tenant_id: str, spec: PortalLinkCreate, node: Node, caller: Caller, request: Request
+) -> PortalLink:
+    tenant = await _scope(node, caller, tenant_id)
+    base_url = node.settings.public_url or str(request.base_url)
+    return node.service.portal.link(tenant, spec, base_url=base_url)

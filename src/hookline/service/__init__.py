@@ -17,6 +17,7 @@ from hookline.service.event_types import EventTypes
 from hookline.service.events import Events
 from hookline.service.keys import Keys
 from hookline.service.operator import Operator
+from hookline.service.portal import Portal
 from hookline.service.stats import Stats
 from hookline.service.status import Status
 from hookline.service.tenants import Tenants
@@ -74,6 +75,7 @@ class Service:
         self.stats = Stats(db, clock)
         self.status = Status(db, clock)
         self.operator = Operator(db, vault, clock)
+        self.portal = Portal(self.tenants, vault, clock)
 
 
 __all__ = ["Service"]
