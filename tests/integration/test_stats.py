@@ -111,6 +111,12 @@ async def test_statistics_match_the_attempts_recorded(
 
     typed = await hookline.api.stats(since="24h")  # the typed client reads the same
     assert typed.totals.model_dump() == answer["totals"]
+    # The dashboard's overview reads the totals alone.
+    totals = await hookline.node.service.stats.totals("24h", tenant=None)
+    assert totals.model_dump() == answer["totals"]
+    globex = hooks["other"]["tenant_id"]
+    own = await hookline.node.service.stats.totals("24h", tenant=globex)
+    assert own.model_dump() == (await stats(hookline.client, tenant_id=globex))["totals"]
 
 
 async def test_the_window_counts_only_attempts_since_it_began(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from hookline.errors import InvalidInput
-from hookline.service.stats import rank, window_start
+from hookline.service.stats import window_start
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC).timestamp()
 
@@ -51,11 +51,3 @@ def test_anything_else_is_refused_saying_what_to_send(since: str) -> None:
         window_start(since, NOW)
     assert refused.value.loc == ("query", "since")
     assert "90m, 24h or 7d" in refused.value.detail
-
-
-@pytest.mark.parametrize(
-    ("percentile", "count", "expected"),
-    [(0.5, 1, 0), (0.5, 2, 0), (0.5, 3, 1), (0.95, 20, 18), (0.95, 21, 19), (0.95, 1, 0)],
-)
-def test_nearest_rank(percentile: float, count: int, expected: int) -> None:
-    assert rank(percentile, count) == expected

@@ -8,8 +8,6 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from hookline import durations
 from hookline.clock import Clock, system_clock
 from hookline.errors import InvalidInput
@@ -27,13 +25,9 @@ from hookline.store import attempts as attempt_rows
 from hookline.store import deliveries as delivery_rows
 from hookline.store import timeline as timeline_rows
 from hookline.store import webhooks as webhook_rows
+from hookline.store.attempts import Summary
 
 DAY = 86_400.0
-
-
-def rank(percentile: float, count: int) -> int:
-    """The nearest-rank position (0-based) of a percentile among `count` sorted values."""
-    return max(0, math.ceil(percentile * count) - 1)
 
 
 def window_start(since: str, now: float) -> float:
@@ -50,63 +44,28 @@ def window_start(since: str, now: float) -> float:
     return start
 
 
-async def _counts(
-    conn: AsyncConnection,
-    since: float,
-    total: int,
-    succeeded: int,
-    *,
-    tenant_id: str | None,
-    webhook_id: str | None,
-) -> dict[str, int | float | None]:
-    """The fields of AttemptCounts for `total` attempts of which `succeeded` succeeded."""
-    if total == 0:
-        return {
-            "total": 0,
-            "succeeded": 0,
-            "failed": 0,
-            "success_rate": None,
-            "latency_p50_ms": None,
-            "latency_p95_ms": None,
-        }
-    latencies = [
-        await attempt_rows.latency_rank_since(
-            conn, since, rank(p, total), tenant_id=tenant_id, webhook_id=webhook_id
-        )
-        for p in (0.5, 0.95)
-    ]
+def _counts(summary: Summary) -> dict[str, int | float | None]:
+    """The fields of AttemptCounts."""
+    total, succeeded = summary.total, summary.succeeded
     return {
         "total": total,
         "succeeded": succeeded,
         "failed": total - succeeded,
-        "success_rate": round(succeeded / total, 4),
-        "latency_p50_ms": latencies[0],
-        "latency_p95_ms": latencies[1],
+        "success_rate": round(succeeded / total, 4) if total else None,
+        "latency_p50_ms": summary.p50_ms,
+        "latency_p95_ms": summary.p95_ms,
     }
 
 
-async def _window(conn: AsyncConnection, webhook_id: str, since: float) -> WindowStats:
-    attempts, succeeded = await attempt_rows.window_counts(conn, webhook_id, since)
-    if attempts == 0:
-        return WindowStats(
-            attempts=0,
-            succeeded=0,
-            failed=0,
-            success_rate=None,
-            latency_ms_p50=None,
-            latency_ms_p95=None,
-        )
+def _window(summary: Summary) -> WindowStats:
+    total, succeeded = summary.total, summary.succeeded
     return WindowStats(
-        attempts=attempts,
+        attempts=total,
         succeeded=succeeded,
-        failed=attempts - succeeded,
-        success_rate=round(succeeded / attempts, 4),
-        latency_ms_p50=await attempt_rows.latency_at_rank(
-            conn, webhook_id, since, rank(0.5, attempts)
-        ),
-        latency_ms_p95=await attempt_rows.latency_at_rank(
-            conn, webhook_id, since, rank(0.95, attempts)
-        ),
+        failed=total - succeeded,
+        success_rate=round(succeeded / total, 4) if total else None,
+        latency_ms_p50=summary.p50_ms,
+        latency_ms_p95=summary.p95_ms,
     )
 
 
@@ -150,13 +109,14 @@ def timelines(
     found: Iterable[Finishes], keys: Iterable[str], *, start: float, bucket: float, buckets: int
 ) -> dict[str, Timeline]:
     """Each key's timeline from the store's (webhook, bucket) counts; `keys` without any
-    finish get one of zeros. The key "*" sums every webhook."""
+    finish get one of zeros. The key "*" sums every webhook (the store may have summed them
+    already, under "*")."""
     succeeded = {key: [0] * buckets for key in keys}
     failed = {key: [0] * buckets for key in keys}
     for row in found:
         if not 0 <= row.number < buckets:
             continue
-        for key in (row.webhook_id, "*"):
+        for key in {row.webhook_id, "*"}:
             if key in succeeded:
                 succeeded[key][row.number] += row.succeeded
                 failed[key][row.number] += row.failed
@@ -188,8 +148,8 @@ class Stats:
                 pending=await delivery_rows.pending_count(conn, webhook_id),
                 circuit_state=row.circuit_state,
                 circuit_retry_at=row.circuit_retry_at,
-                last_24h=await _window(conn, webhook_id, now - DAY),
-                last_7d=await _window(conn, webhook_id, now - 7 * DAY),
+                last_24h=_window(await attempt_rows.window_summary(conn, webhook_id, now - DAY)),
+                last_7d=_window(await attempt_rows.window_summary(conn, webhook_id, now - 7 * DAY)),
             )
 
     async def since(self, since: str, *, tenant: str | None) -> DeliveryStatistics:
@@ -200,13 +160,10 @@ class Stats:
         rows: list[WebhookAttemptCounts] = []
         async with self._db.read() as conn:
             for row in await attempt_rows.counts_by_webhook(conn, start, tenant_id=tenant):
-                counts = await _counts(
-                    conn,
-                    start,
-                    int(row.total),
-                    int(row.succeeded),
-                    tenant_id=tenant,
-                    webhook_id=row.webhook_id,
+                counts = _counts(
+                    await attempt_rows.summary_since(
+                        conn, start, tenant_id=tenant, webhook_id=row.webhook_id
+                    )
                 )
                 rows.append(
                     WebhookAttemptCounts.model_validate(
@@ -219,13 +176,8 @@ class Stats:
                         }
                     )
                 )
-            totals = await _counts(
-                conn,
-                start,
-                sum(r.total for r in rows),
-                sum(r.succeeded for r in rows),
-                tenant_id=tenant,
-                webhook_id=None,
+            totals = _counts(
+                await attempt_rows.summary_since(conn, start, tenant_id=tenant, webhook_id=None)
             )
         return DeliveryStatistics(
             since=datetime.fromtimestamp(start, UTC),
@@ -233,6 +185,15 @@ class Stats:
             webhooks=rows,
             totals=AttemptCounts.model_validate(totals),
         )
+
+    async def totals(self, since: str, *, tenant: str | None) -> AttemptCounts:
+        """The totals of `since` (see `since`) alone, without a row per webhook."""
+        start = window_start(since, self._clock())
+        async with self._db.read() as conn:
+            summary = await attempt_rows.summary_since(
+                conn, start, tenant_id=tenant, webhook_id=None
+            )
+        return AttemptCounts.model_validate(_counts(summary))
 
     async def timeline(
         self, *, window: float, buckets: int, tenant: str | None, webhook: str | None = None

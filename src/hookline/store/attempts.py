@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, case, func, insert, select
+from sqlalchemy import Integer, case, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.models import Attempt, NumberedPage, Page, Paging, Trigger
@@ -56,28 +57,6 @@ def _window(webhook_id: str, since: float) -> Any:
     )
 
 
-async def window_counts(conn: AsyncConnection, webhook_id: str, since: float) -> tuple[int, int]:
-    """(attempts, successful attempts) since an instant, test sends excluded."""
-    succeeded = case((SUCCEEDED, 1), else_=0)
-    stmt = select(func.count(), func.coalesce(func.sum(succeeded.cast(Integer)), 0)).where(
-        _window(webhook_id, since)
-    )
-    total, ok = (await conn.execute(stmt)).one()
-    return int(total), int(ok)
-
-
-async def latency_at_rank(conn: AsyncConnection, webhook_id: str, since: float, rank: int) -> int:
-    """The `rank`-th smallest latency (0-based) since an instant."""
-    stmt = (
-        select(attempts.c.latency_ms)
-        .where(_window(webhook_id, since))
-        .order_by(attempts.c.latency_ms)
-        .offset(rank)
-        .limit(1)
-    )
-    return int((await conn.execute(stmt)).scalar_one())
-
-
 def _recorded_since(since: float, tenant_id: str | None) -> Any:
     """Attempts recorded since an instant (test sends excluded), of one tenant's webhooks or
     (None) of every tenant's."""
@@ -120,20 +99,53 @@ async def counts_by_webhook(
     return list(await conn.execute(stmt))
 
 
-async def latency_rank_since(
-    conn: AsyncConnection, since: float, rank: int, *, tenant_id: str | None, webhook_id: str | None
-) -> int | None:
-    """The `rank`-th smallest latency (0-based) of the attempts since an instant: of one
-    webhook, or (None) of every webhook in scope."""
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Attempts in a window: how many, how many succeeded, and the median and 95th percentile
+    latency (nearest rank; None without attempts)."""
+
+    total: int
+    succeeded: int
+    p50_ms: int | None
+    p95_ms: int | None
+
+
+async def _summary(conn: AsyncConnection, where: Any) -> Summary:
+    """One pass: the window's attempts sorted by latency once, counted, and the two ranks
+    picked (nearest rank: the ceil(p * n)-th smallest, in exact integer arithmetic)."""
+    ok = case((SUCCEEDED, 1), else_=0)
+    ranked = (
+        select(
+            attempts.c.latency_ms,
+            func.row_number().over(order_by=attempts.c.latency_ms).label("rn"),
+            func.count().over().label("total"),
+            func.sum(ok.cast(Integer)).over().label("ok"),
+        )
+        .where(where)
+        .subquery()
+    )
+    p50, p95 = (ranked.c.total + 1) // 2, (ranked.c.total * 95 + 99) // 100
+    stmt = select(ranked.c.latency_ms, ranked.c.rn, ranked.c.total, ranked.c.ok).where(
+        or_(ranked.c.rn == p50, ranked.c.rn == p95)
+    )
+    rows = list(await conn.execute(stmt))
+    if not rows:
+        return Summary(0, 0, None, None)
+    total, succeeded = int(rows[0].total), int(rows[0].ok)
+    at = {int(row.rn): int(row.latency_ms) for row in rows}
+    return Summary(total, succeeded, at[(total + 1) // 2], at[(total * 95 + 99) // 100])
+
+
+async def window_summary(conn: AsyncConnection, webhook_id: str, since: float) -> Summary:
+    """A webhook's attempts since an instant, test sends excluded."""
+    return await _summary(conn, _window(webhook_id, since))
+
+
+async def summary_since(
+    conn: AsyncConnection, since: float, *, tenant_id: str | None, webhook_id: str | None
+) -> Summary:
+    """The attempts since an instant of one webhook, or (None) of every webhook in scope."""
     where = _recorded_since(since, tenant_id)
     if webhook_id is not None:
         where &= attempts.c.webhook_id == webhook_id
-    stmt = (
-        select(attempts.c.latency_ms)
-        .where(where)
-        .order_by(attempts.c.latency_ms)
-        .offset(rank)
-        .limit(1)
-    )
-    found = (await conn.execute(stmt)).scalar_one_or_none()
-    return None if found is None else int(found)
+    return await _summary(conn, where)

@@ -13,7 +13,6 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    literal_column,
     or_,
     select,
     update,
@@ -24,23 +23,28 @@ from hookline.models import Delivery, DeliveryStatus, NumberedPage, Page, Paging
 from hookline.records import Claim, DeliveryUpdate, NewDelivery
 from hookline.store.notify import announce
 from hookline.store.pages import fetch_page
-from hookline.store.schema import BIND, AnyRow, Timestamp, binds, deliveries, values, webhooks
+from hookline.store.schema import (
+    BIND,
+    AnyRow,
+    Timestamp,
+    binds,
+    constant,
+    deliveries,
+    values,
+    webhooks,
+)
 
 PENDING = DeliveryStatus.PENDING.value
 FAILED = DeliveryStatus.FAILED.value
 BLOCK = "block"
 
 
-def _sql(value: str) -> Any:
-    """A constant written into the statement, not bound: PostgreSQL can then plan the claim
-    once (a generic plan) and still match the partial indexes' predicates."""
-    return literal_column(f"'{value}'")
-
-
 def _blocks_on_failure(webhook_id: Any) -> Any:
     """The webhook is FIFO with `fifo_on_failure: block`: a finally failed head holds its
     queue until it is retried or cancelled."""
-    return exists().where(webhooks.c.id == webhook_id, webhooks.c.fifo_on_failure == _sql(BLOCK))
+    return exists().where(
+        webhooks.c.id == webhook_id, webhooks.c.fifo_on_failure == constant(BLOCK)
+    )
 
 
 def _earlier(status: str, delivery: Any) -> Any:
@@ -51,7 +55,7 @@ def _earlier(status: str, delivery: Any) -> Any:
         select(other.c.id)
         .where(
             other.c.webhook_id == delivery.c.webhook_id,
-            other.c.status == _sql(status),
+            other.c.status == constant(status),
             other.c.ordered == True,  # noqa: E712 (the partial index's own spelling)
             other.c.id < delivery.c.id,
         )
@@ -207,7 +211,7 @@ async def claim(
     return heads + others
 
 
-_ANY_FIFO = select(exists().where(webhooks.c.ordering == _sql("fifo")))
+_ANY_FIFO = select(exists().where(webhooks.c.ordering == constant("fifo")))
 
 
 async def _any_fifo(conn: AsyncConnection) -> bool:
@@ -217,7 +221,7 @@ async def _any_fifo(conn: AsyncConnection) -> bool:
 
 def _due_unordered(now: float) -> Any:
     return select(deliveries.c.id).where(
-        deliveries.c.status == _sql(PENDING),
+        deliveries.c.status == constant(PENDING),
         deliveries.c.ordered == False,  # noqa: E712 (ix_deliveries_due's own spelling)
         deliveries.c.next_attempt_at <= now,
     )
@@ -232,19 +236,19 @@ def _due_heads(now: float) -> Any:
         select(queue.c.id)
         .where(
             queue.c.webhook_id == webhooks.c.id,
-            queue.c.status == _sql(PENDING),
+            queue.c.status == constant(PENDING),
             queue.c.ordered == True,  # noqa: E712
         )
         .order_by(queue.c.id)
         .limit(1)
         .scalar_subquery()
     )
-    fifo_heads = select(head).where(webhooks.c.ordering == _sql("fifo"))
+    fifo_heads = select(head).where(webhooks.c.ordering == constant("fifo"))
     other = deliveries.alias("in_flight")
     in_flight = exists().where(
         other.c.webhook_id == deliveries.c.webhook_id,
         other.c.lease_token.is_not(None),
-        other.c.status == _sql(PENDING),
+        other.c.status == constant(PENDING),
         other.c.next_attempt_at > now,
         other.c.id != deliveries.c.id,
     )
@@ -253,7 +257,7 @@ def _due_heads(now: float) -> Any:
     )
     return select(deliveries.c.id).where(
         deliveries.c.id.in_(fifo_heads),
-        deliveries.c.status == _sql(PENDING),
+        deliveries.c.status == constant(PENDING),
         deliveries.c.next_attempt_at <= now,
         ~in_flight,
         ~failed_ahead,
@@ -280,7 +284,7 @@ async def _claim(
         due = due.with_for_update(skip_locked=True)
     stmt = (
         update(deliveries)
-        .where(deliveries.c.id.in_(due.scalar_subquery()), deliveries.c.status == _sql(PENDING))
+        .where(deliveries.c.id.in_(due.scalar_subquery()), deliveries.c.status == constant(PENDING))
         .values(lease_token=token, next_attempt_at=lease_until)
         .returning(*CLAIMED)
     )

@@ -32,6 +32,13 @@ async def by_lookup(conn: AsyncConnection, lookup: str) -> AnyRow | None:
     return (await conn.execute(stmt)).one_or_none()
 
 
+async def by_id(conn: AsyncConnection, key_id: str) -> AnyRow | None:
+    stmt = select(api_keys.c.tenant_id, api_keys.c.revoked_at, api_keys.c.expires_at).where(
+        api_keys.c.id == key_id
+    )
+    return (await conn.execute(stmt)).one_or_none()
+
+
 async def admin_key_count(conn: AsyncConnection) -> int:
     stmt = select(func.count()).select_from(api_keys).where(api_keys.c.tenant_id.is_(None))
     return int((await conn.execute(stmt.where(api_keys.c.revoked_at.is_(None)))).scalar_one())

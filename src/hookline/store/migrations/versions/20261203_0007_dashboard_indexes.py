@@ -1,4 +1,4 @@
-"""an index of finished deliveries by when they finished (the dashboard's charts)
+"""indexes for the dashboard: deliveries by when they finished, attempts by when they were made
 
 Revision ID: 0007
 Revises: 0006
@@ -18,11 +18,13 @@ def upgrade() -> None:
     op.create_index(
         "ix_deliveries_finished",
         "deliveries",
-        ["finished_at"],
+        ["finished_at", "webhook_id", "tenant_id", "status"],
         sqlite_where=sa.text("finished_at IS NOT NULL"),
         postgresql_where=sa.text("finished_at IS NOT NULL"),
     )
+    op.create_index("ix_attempts_created_at", "attempts", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_attempts_created_at", table_name="attempts")
     op.drop_index("ix_deliveries_finished", table_name="deliveries")
