@@ -101,6 +101,24 @@ class Authenticator:
             self._cache[presented_digest] = (principal, min(until, expires_at or until))
         return principal
 
+    def admin_fingerprint(self) -> str | None:
+        """Names the configured admin key without revealing it (None: none is configured): a
+        dashboard session signed in with it ends when it changes."""
+        if self._admin_digest is None:
+            return None
+        return hashlib.sha256(f"hookline.ui:{self._admin_digest}".encode()).hexdigest()[:32]
+
+    async def still_valid(self, principal: Principal) -> bool:
+        """Whether the key `principal` signed in with still works: not revoked, not expired,
+        its tenant not deleted. (The configured admin key is checked by `admin_fingerprint`.)"""
+        if principal.key_id is None:
+            return True
+        async with self._db.read() as conn:
+            row = await key_rows.by_id(conn, principal.key_id)
+        if row is None or row.revoked_at is not None or row.tenant_id != principal.tenant_id:
+            return False
+        return row.expires_at is None or row.expires_at.timestamp() > self._clock()
+
     async def _lookup(
         self, presented: str, presented_digest: str, now: float
     ) -> tuple[Principal, float | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -122,6 +123,14 @@ class Settings(BaseSettings):
     # Where users reach hookline (portal links are made on it); unset: each request's own origin
     public_url: str | None = None
 
+    # The dashboard (docs/ui.md): how long a session lasts without a request, the sites that
+    # may embed the portal in an iframe, and the portal's branding.
+    ui_session_idle: float = Field(default=8 * 3600.0, ge=60, le=30 * 86_400)
+    portal_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    portal_brand_name: str = Field(default="hookline", min_length=1, max_length=80)
+    portal_brand_logo_url: str | None = None
+    portal_brand_color: str = "#4f46e5"
+
     @field_validator("admin_key", mode="before")
     @classmethod
     def _blank_key_is_unset(cls, value: object) -> object:
@@ -172,6 +181,45 @@ class Settings(BaseSettings):
 
             check_sender(value)
         return value
+
+    @field_validator("portal_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("portal_origins")
+    @classmethod
+    def _check_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            url = URL(origin)
+            if url.scheme not in ("http", "https") or not url.host or url.path not in ("", "/"):
+                raise ValueError(
+                    f"HOOKLINE_PORTAL_ORIGINS: {origin!r} is not an origin; name each site that "
+                    "may embed the portal as scheme://host[:port], such as https://app.example.com"
+                )
+        return tuple(str(URL(origin).origin()) for origin in value)
+
+    @field_validator("portal_brand_logo_url")
+    @classmethod
+    def _check_logo(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if URL(value.strip()).scheme != "https" and not value.startswith("/"):
+            raise ValueError(
+                "HOOKLINE_PORTAL_BRAND_LOGO_URL must be an https:// URL or a path on this server"
+            )
+        return value.strip()
+
+    @field_validator("portal_brand_color")
+    @classmethod
+    def _check_color(cls, value: str) -> str:
+        if not re.fullmatch(r"#(?:[0-9a-fA-F]{3}){1,2}", value.strip()):
+            raise ValueError(
+                "HOOKLINE_PORTAL_BRAND_COLOR must be a hex colour such as #4f46e5 or #46e"
+            )
+        return value.strip().lower()
 
     @field_validator("public_url")
     @classmethod

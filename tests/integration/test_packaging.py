@@ -33,6 +33,10 @@ def test_the_wheel_migrates_a_database_on_its_own(tmp_path: Path) -> None:
     assert "hookline/store/migrations/env.py" in names
     assert "hookline/py.typed" in names  # type checkers read hookline's annotations
     assert any(n.startswith("hookline/store/migrations/versions/") for n in names)
+    # The dashboard's pages and files come with the package (no CDN, no build step).
+    ui = Path(__file__).resolve().parents[2] / "src" / "hookline" / "ui"
+    for shipped in [*ui.glob("templates/*.html"), *ui.glob("static/*")]:
+        assert f"hookline/ui/{shipped.parent.name}/{shipped.name}" in names
 
     database = tmp_path / "fresh.db"
     env = {

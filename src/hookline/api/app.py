@@ -19,6 +19,7 @@ from hookline.api import (
 )
 from hookline.api.limits import BodyLimit, KeyRateLimiter
 from hookline.node import Hookline
+from hookline.ui import pages
 
 DESCRIPTION = """
 Self-hosted webhook delivery. Send events; hookline stores them durably, fans each one out to
@@ -69,4 +70,5 @@ def create_app(
     app.include_router(metrics.router)
     for module in (tenants, event_types, webhooks, events, deliveries, stats):
         app.include_router(module.router, prefix="/api/v1")
+    pages.install(app)  # the dashboard and portal, at /ui/
     return app

@@ -1,0 +1,459 @@
+"""The dashboard's pages (`/ui/...`): thin handlers over the service layer, rendered on the
+server. A tenant's session sees only its tenant (another tenant's webhook is a 404, as in the
+API); a read-only portal session changes nothing."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from pydantic import ValidationError
+from starlette.responses import PlainTextResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from hookline.errors import HooklineError, Unauthorized
+from hookline.models import (
+    DeliveryStatus,
+    NumberedPage,
+    NumberedPaging,
+    SecretRotation,
+    WebhookCreate,
+    WebhookTest,
+)
+from hookline.service.portal import PATH as PORTAL_PATH
+from hookline.service.stats import DAY, Timeline
+from hookline.ui import charts
+from hookline.ui.access import SignedOut, check_form, current, end_session, node_of, set_session
+from hookline.ui.render import STATIC, ago, page, redirect
+from hookline.ui.session import LOGIN_COOKIE, OPERATOR_COOKIE, PORTAL_COOKIE, Session, new_csrf
+
+
+class PageRoute(APIRoute):
+    """A dashboard page: a failure is a page that says what happened (the API answers problem
+    JSON instead), no session sends the visitor to sign in, and a session renewed by the
+    request goes back in its cookie."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            node = node_of(request)
+            try:
+                response = await handle(request)
+            except SignedOut as exc:
+                return _signed_out(request, exc)
+            except HooklineError as exc:
+                response = page(
+                    "message.html",
+                    node.settings,
+                    getattr(request.state, "renewed", None),
+                    code=exc.status,
+                    title=exc.title,
+                    message=str(exc),
+                )
+            except RequestValidationError as exc:
+                response = page(
+                    "message.html",
+                    node.settings,
+                    getattr(request.state, "renewed", None),
+                    code=400,
+                    title="Bad request",
+                    message="; ".join(
+                        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+                    ),
+                )
+            renewed = getattr(request.state, "renewed", None)
+            cookies = response.headers.getlist("set-cookie")
+            if isinstance(renewed, Session) and not any(
+                c.startswith((OPERATOR_COOKIE + "=", PORTAL_COOKIE + "=")) for c in cookies
+            ):
+                set_session(response, node, renewed)
+            return response
+
+        return handler
+
+
+def _signed_out(request: Request, exc: SignedOut) -> Response:
+    node = node_of(request)
+    if exc.portal:
+        return page(
+            "message.html",
+            node.settings,
+            None,
+            code=401,
+            title="Signed out",
+            message="This portal session has ended. Open the portal again from where you found "
+            "it to get a new link.",
+        )
+    return redirect("/ui/login", node.settings, None)
+
+
+router = APIRouter(prefix="/ui", include_in_schema=False, route_class=PageRoute)
+static = StaticFiles(directory=STATIC)
+PAGE_SIZE = 50
+
+
+def chart(timeline: Timeline, title: str, unit: str) -> Any:
+    return charts.timeline_chart(
+        timeline.succeeded,
+        timeline.failed,
+        title=f"{title}, deliveries per {unit}",
+        start_label=_clock_label(timeline.start),
+        end_label=_clock_label(timeline.end),
+    )
+
+
+def _clock_label(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%b %d, %H:%M UTC")
+
+
+def _form_value(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _errors(exc: ValidationError | HooklineError) -> list[str]:
+    if isinstance(exc, ValidationError):
+        return [
+            f"{'.'.join(str(p) for p in error['loc']) or 'form'}: {error['msg']}"
+            for error in exc.errors()
+        ]
+    return [str(exc)]
+
+
+# --- signing in and out -------------------------------------------------------------------
+
+
+@router.get("/login")
+async def login_form(request: Request) -> Response:
+    node = node_of(request)
+    token = secrets.token_urlsafe(24)
+    response = page("login.html", node.settings, None, csrf=token, error=None)
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        path="/ui",
+        httponly=True,
+        secure=not node.settings.dev,
+        samesite="strict",
+    )
+    return response
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    node = node_of(request)
+    form = await request.form()
+    expected = request.cookies.get(LOGIN_COOKIE) or ""
+    token = _form_value(form, "csrf")
+    if not token or not secrets.compare_digest(token, expected):
+        return page(
+            "message.html",
+            node.settings,
+            None,
+            code=403,
+            title="Sign-in refused",
+            message="The sign-in form was missing its security token: open the sign-in page "
+            "again and send it from there.",
+        )
+    try:
+        principal = await node.authenticator.authenticate(_form_value(form, "key") or None)
+    except Unauthorized:
+        return page(
+            "login.html",
+            node.settings,
+            None,
+            code=401,
+            csrf=token,
+            error="That API key is unknown, revoked or expired. Paste an admin key or a "
+            "tenant key (hl_...).",
+        )
+    session = Session(
+        tenant_id=principal.tenant_id,
+        key_id=principal.key_id,
+        admin_fingerprint=node.authenticator.admin_fingerprint()
+        if principal.is_admin and principal.key_id is None
+        else None,
+        portal=False,
+        read_only=False,
+        csrf=new_csrf(),
+        last_seen=node.clock(),
+    )
+    response = redirect("/ui/", node.settings, session)
+    set_session(response, node, session)
+    response.delete_cookie(LOGIN_COOKIE, path="/ui")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    node = node_of(request)
+    session = await current(request)
+    check_form(session, _form_value(await request.form(), "csrf"), changes=False)
+    response = redirect("/ui/login", node.settings, None)
+    end_session(response, session)
+    return response
+
+
+@router.get(PORTAL_PATH.removeprefix("/ui") + "{token}")
+async def portal_entry(token: str, request: Request) -> Response:
+    """A portal link: sign its holder in for its tenant, and drop the token from the URL."""
+    node = node_of(request)
+    try:
+        grant = await node.service.portal.open(token)
+    except Unauthorized as exc:
+        return page(
+            "message.html", node.settings, None, code=401, title="Link refused", message=str(exc)
+        )
+    session = Session(
+        tenant_id=grant.tenant_id,
+        key_id=None,
+        admin_fingerprint=None,
+        portal=True,
+        read_only=grant.read_only,
+        csrf=new_csrf(),
+        last_seen=node.clock(),
+        ends_at=grant.expires_at,
+    )
+    response = redirect("/ui/", node.settings, session)
+    set_session(response, node, session)
+    return response
+
+
+@router.get("/brand.css")
+async def brand_css(request: Request) -> Response:
+    """The brand colour as a stylesheet (the policy allows no inline style)."""
+    color = node_of(request).settings.portal_brand_color
+    return PlainTextResponse(
+        f":root {{ --brand: {color}; }}\n",
+        media_type="text/css",
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+@router.get("/")
+async def overview(request: Request) -> Response:
+    node = node_of(request)
+    session = await current(request)
+    stats = node.service.stats
+    tenant = session.tenant_id
+    hour = await stats.timeline(window=3600, buckets=60, tenant=tenant)
+    day = await stats.timeline(window=DAY, buckets=96, tenant=tenant)
+    totals = await stats.totals("24h", tenant=tenant)
+    status = await node.service.status.now(heartbeat_interval=node.settings.heartbeat_interval)
+    failing = [w for w in status.failing_webhooks if tenant in (None, w.tenant_id)]
+    disabled = [w for w in status.disabled_webhooks if tenant in (None, w.tenant_id)]
+    return page(
+        "overview.html",
+        node.settings,
+        session,
+        hour_chart=chart(hour, "Last hour", "minute"),
+        day_chart=chart(day, "Last 24 hours", "15 minutes"),
+        hour=hour,
+        day=day,
+        totals=totals,
+        queue=status.queue if tenant is None else None,
+        failing=failing,
+        disabled=disabled,
+        open_circuits=[w for w in failing if w.circuit_state != "closed"],
+    )
+
+
+@router.get("/webhooks")
+async def webhooks(request: Request, q: str = "", status: str = "", page_no: int = 1) -> Response:
+    node = node_of(request)
+    session = await current(request)
+    found = await node.service.webhooks.list(
+        tenant=session.tenant_id,
+        paging=NumberedPaging(page=max(1, min(page_no, 10_000)), page_size=PAGE_SIZE),
+    )
+    assert isinstance(found, NumberedPage)
+    needle = q.strip().lower()
+    rows = [
+        w
+        for w in found.data
+        if (not needle or needle in w.name.lower() or needle in w.url.lower() or needle in w.id)
+        and (
+            not status
+            or (status == "active" and w.is_active)
+            or (status == "disabled" and not w.is_active)
+            or (status == "failing" and w.is_active and w.consecutive_failures > 0)
+        )
+    ]
+    lines = await node.service.stats.timelines(
+        [w.id for w in rows], window=DAY, buckets=24, tenant=session.tenant_id
+    )
+    sparks = {
+        w.id: charts.sparkline(
+            lines[w.id].success_rates(), label=f"{w.name or w.id}: success rate per hour, 24 h"
+        )
+        for w in rows
+    }
+    rates = {
+        w.id: (
+            lines[w.id].total_succeeded / (lines[w.id].total_succeeded + lines[w.id].total_failed)
+            if lines[w.id].total_succeeded + lines[w.id].total_failed
+            else None
+        )
+        for w in rows
+    }
+    now = node.clock()
+    return page(
+        "webhooks.html",
+        node.settings,
+        session,
+        webhooks=rows,
+        sparks=sparks,
+        rates=rates,
+        last={w.id: ago(w.last_triggered_at, now) for w in rows},
+        q=q,
+        status=status,
+        total=found.total,
+        page_no=found.page,
+        pages=max(1, -(-found.total // PAGE_SIZE)),
+    )
+
+
+async def _new_form(request: Request, session: Session, **context: Any) -> Response:
+    node = node_of(request)
+    types = await node.service.event_types.list(paging=NumberedPaging(page_size=100))
+    tenants = (
+        (await node.service.tenants.list(paging=NumberedPaging(page_size=100))).data
+        if session.is_admin
+        else []
+    )
+    values = {"url": "", "name": "", "description": "", "tenant_id": "", "event_types": []}
+    return page(
+        "webhook_new.html",
+        node.settings,
+        session,
+        event_types=types.data,
+        tenants=tenants,
+        values=context.pop("values", values),
+        errors=context.pop("errors", []),
+        **context,
+    )
+
+
+@router.get("/webhooks/new")
+async def new_webhook_form(request: Request) -> Response:
+    session = await current(request)
+    if session.read_only:
+        raise Unauthorized("this portal link is read-only")
+    return await _new_form(request, session)
+
+
+@router.post("/webhooks/new")
+async def create_webhook(request: Request) -> Response:
+    node = node_of(request)
+    session = await current(request)
+    form = await request.form()
+    check_form(session, _form_value(form, "csrf"))
+    values = {
+        "url": _form_value(form, "url"),
+        "name": _form_value(form, "name"),
+        "description": _form_value(form, "description"),
+        "tenant_id": session.tenant_id or _form_value(form, "tenant_id"),
+        "event_types": [v for v in form.getlist("event_types") if isinstance(v, str) and v],
+    }
+    try:
+        spec = WebhookCreate.model_validate(values)
+        created = await node.service.webhooks.create(spec, tenant=session.tenant_id)
+    except (ValidationError, HooklineError) as exc:
+        if isinstance(exc, HooklineError) and exc.status not in (400, 409, 422):
+            raise
+        return await _new_form(request, session, values=values, errors=_errors(exc), code=422)
+    return page("secret.html", node.settings, session, webhook=created, secret=created.secret)
+
+
+@router.get("/webhooks/{webhook_id}")
+async def webhook_detail(
+    webhook_id: str, request: Request, status: str = "", event_type: str = ""
+) -> Response:
+    node = node_of(request)
+    session = await current(request)
+    hook = await node.service.webhooks.get(webhook_id, tenant=session.tenant_id)
+    health = await node.service.stats.for_webhook(webhook_id, tenant=session.tenant_id)
+    day = await node.service.stats.timeline(
+        window=DAY, buckets=24, tenant=session.tenant_id, webhook=webhook_id
+    )
+    chosen = DeliveryStatus(status) if status in DeliveryStatus.__members__.values() else None
+    log = await node.service.deliveries.for_webhook(
+        webhook_id,
+        tenant=session.tenant_id,
+        status=chosen,
+        event_type=event_type.strip() or None,
+        paging=NumberedPaging(page_size=PAGE_SIZE),
+    )
+    return page(
+        "webhook.html",
+        node.settings,
+        session,
+        webhook=hook,
+        health=health,
+        day_chart=chart(day, "Last 24 hours", "hour"),
+        deliveries=log.data,
+        status=status,
+        event_type=event_type,
+        statuses=[s.value for s in DeliveryStatus],
+        result=None,
+    )
+
+
+@router.post("/webhooks/{webhook_id}/test")
+async def test_webhook(webhook_id: str, request: Request) -> Response:
+    node = node_of(request)
+    session = await current(request)
+    form = await request.form()
+    check_form(session, _form_value(form, "csrf"))
+    chosen = _form_value(form, "event_type") or None
+    result = await node.service.webhooks.send_test(
+        webhook_id, WebhookTest(event_type=chosen), tenant=session.tenant_id
+    )
+    hook = await node.service.webhooks.get(webhook_id, tenant=session.tenant_id)
+    return page("test_result.html", node.settings, session, webhook=hook, result=result)
+
+
+@router.post("/webhooks/{webhook_id}/rotate")
+async def rotate_secret(webhook_id: str, request: Request) -> Response:
+    node = node_of(request)
+    session = await current(request)
+    check_form(session, _form_value(await request.form(), "csrf"))
+    rotated = await node.service.webhooks.rotate_secret(
+        webhook_id, SecretRotation(), tenant=session.tenant_id
+    )
+    return page("secret.html", node.settings, session, webhook=rotated, secret=rotated.secret)
+
+
+@router.get("/deliveries/{delivery_id}")
+async def delivery_detail(delivery_id: str, request: Request) -> Response:
+    node = node_of(request)
+    session = await current(request)
+    delivery = await node.service.deliveries.get(delivery_id, tenant=session.tenant_id)
+    attempts = await node.service.deliveries.attempts(
+        delivery_id, tenant=session.tenant_id, paging=NumberedPaging(page_size=100)
+    )
+    return page("delivery.html", node.settings, session, delivery=delivery, attempts=attempts.data)
+
+
+@router.post("/deliveries/{delivery_id}/retry")
+async def retry_delivery(delivery_id: str, request: Request) -> Response:
+    node = node_of(request)
+    session = await current(request)
+    check_form(session, _form_value(await request.form(), "csrf"))
+    delivery = await node.service.deliveries.retry(delivery_id, tenant=session.tenant_id)
+    return redirect(f"/ui/deliveries/{delivery.id}", node.settings, session)
+
+
+def install(app: Any) -> None:
+    """Mount the dashboard on `app`: its pages and its static files."""
+    app.include_router(router)
+    app.mount("/ui/static", static, name="ui-static")

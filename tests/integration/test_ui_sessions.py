@@ -1,0 +1,164 @@
+"""The dashboard's sign-in, sessions, CSRF tokens and security headers, over plain HTTP (the
+browser tests in tests/browser drive the same pages in Chromium)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from hookline.ui.session import LOGIN_COOKIE, OPERATOR_COOKIE, PORTAL_COOKIE
+from tests.support import api
+from tests.support.harness import ADMIN_KEY, Running, make_settings, running
+from tests.support.receiver import Receiver
+
+CSRF = re.compile(r'name="csrf" (?:value|content)="([^"]+)"')
+
+
+@pytest.fixture
+async def hl(sqlite_url: str) -> AsyncIterator[Running]:
+    settings = make_settings(sqlite_url, portal_origins="https://app.example.com")
+    async with running(settings) as app:
+        yield app
+
+
+@pytest.fixture
+async def browser(hl: Running) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=hl.base_url) as client:
+        yield client
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found is not None, html
+    return found.group(1)
+
+
+async def sign_in(client: httpx.AsyncClient, key: str) -> httpx.Response:
+    form = await client.get("/ui/login")
+    return await client.post("/ui/login", data={"key": key, "csrf": csrf_of(form.text)})
+
+
+async def test_signing_in_sets_a_strict_http_only_cookie_and_no_key_in_it(
+    browser: httpx.AsyncClient,
+) -> None:
+    assert (await browser.get("/ui/")).headers["location"] == "/ui/login"
+    answer = await sign_in(browser, ADMIN_KEY)
+    assert (answer.status_code, answer.headers["location"]) == (303, "/ui/")
+    [cookie] = [c for c in answer.headers.get_list("set-cookie") if c.startswith(OPERATOR_COOKIE)]
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    assert "Path=/ui" in cookie
+    assert "Secure" not in cookie  # --dev: plain http on loopback
+    assert ADMIN_KEY not in cookie
+    assert (await browser.get("/ui/")).status_code == 200
+
+
+@pytest.mark.parametrize("key", ["", "nope", "hl_" + "x" * 43, ADMIN_KEY + "x"])
+async def test_a_bad_key_is_refused_and_says_what_to_paste(
+    browser: httpx.AsyncClient, key: str
+) -> None:
+    answer = await sign_in(browser, key)
+    assert answer.status_code == 401
+    assert "unknown, revoked or expired" in answer.text
+    assert OPERATOR_COOKIE not in answer.headers.get("set-cookie", "")
+
+
+async def test_the_sign_in_form_needs_its_own_token(browser: httpx.AsyncClient) -> None:
+    await browser.get("/ui/login")
+    assert browser.cookies.get(LOGIN_COOKIE)
+    answer = await browser.post("/ui/login", data={"key": ADMIN_KEY})
+    assert answer.status_code == 403
+    forged = await browser.post("/ui/login", data={"key": ADMIN_KEY, "csrf": "forged"})
+    assert forged.status_code == 403
+    assert OPERATOR_COOKIE not in forged.headers.get("set-cookie", "")
+
+
+async def test_a_form_post_without_its_token_changes_nothing(
+    hl: Running, browser: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    tenant = await api.tenant(hl.client)
+    await sign_in(browser, ADMIN_KEY)
+    page = await browser.get("/ui/webhooks/new")
+    good = csrf_of(page.text)
+    form = {"tenant_id": tenant["id"], "url": receiver.url("/in")}
+    for token in (None, "", "forged", good[:-1]):
+        data = form if token is None else {**form, "csrf": token}
+        answer = await browser.post("/ui/webhooks/new", data=data)
+        assert answer.status_code == 403, token
+        assert "security token" in answer.text
+    assert (await hl.client.get("/api/v1/webhooks")).json()["data"] == []
+    created = await browser.post("/ui/webhooks/new", data={**form, "csrf": good})
+    assert created.status_code == 200
+    assert len((await hl.client.get("/api/v1/webhooks")).json()["data"]) == 1
+
+
+async def test_every_page_carries_a_strict_content_security_policy(
+    hl: Running, browser: httpx.AsyncClient
+) -> None:
+    await sign_in(browser, ADMIN_KEY)
+    for path in ("/ui/login", "/ui/", "/ui/webhooks", "/ui/webhooks/new", "/ui/webhooks/wh_x"):
+        answer = await browser.get(path)
+        policy = answer.headers["content-security-policy"]
+        directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+        assert directives["script-src"] == "'self'", path
+        assert directives["frame-ancestors"] == "'none'", path
+        assert "*" not in policy
+        assert "unsafe-inline" not in policy
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert "<script>" not in answer.text  # no inline script: scripts come from /ui/static
+
+
+async def test_a_session_ends_when_idle_signed_out_or_its_key_revoked(
+    hl: Running, browser: httpx.AsyncClient
+) -> None:
+    await sign_in(browser, ADMIN_KEY)
+    hl.advance(7 * 3600)
+    assert (await browser.get("/ui/")).status_code == 200  # renews: the timeout slides
+    hl.advance(7 * 3600)
+    assert (await browser.get("/ui/")).status_code == 200
+    hl.advance(8 * 3600 + 1)
+    assert (await browser.get("/ui/")).headers["location"] == "/ui/login"
+
+    await sign_in(browser, ADMIN_KEY)
+    page = await browser.get("/ui/")
+    out = await browser.post("/ui/logout", data={"csrf": csrf_of(page.text)})
+    assert out.headers["location"] == "/ui/login"
+    assert (await browser.get("/ui/")).headers["location"] == "/ui/login"
+
+    tenant = await api.tenant(hl.client)
+    key = api.ok_object(await hl.client.post(f"/api/v1/tenants/{tenant['id']}/keys"), 201)
+    await sign_in(browser, key["key"])
+    assert (await browser.get("/ui/webhooks")).status_code == 200
+    await hl.client.delete(f"/api/v1/tenants/{tenant['id']}/keys/{key['id']}")
+    assert (await browser.get("/ui/webhooks")).headers["location"] == "/ui/login"
+
+
+async def test_a_portal_session_may_be_framed_by_the_allowed_origins_only(
+    hl: Running, browser: httpx.AsyncClient
+) -> None:
+    tenant = await api.tenant(hl.client)
+    link = api.ok_object(
+        await hl.client.post(f"/api/v1/tenants/{tenant['id']}/portal", json={"read_only": True})
+    )
+    entry = await browser.get(link["url"])
+    assert (entry.status_code, entry.headers["location"]) == (303, "/ui/")
+    [cookie] = [c for c in entry.headers.get_list("set-cookie") if c.startswith(PORTAL_COOKIE)]
+    for attribute in ("HttpOnly", "Secure", "SameSite=none", "Partitioned"):
+        assert attribute in cookie
+    # httpx sends a Secure cookie over https only: send it by hand here (Chromium treats
+    # loopback as secure, see tests/browser).
+    held = {"Cookie": cookie.split(";", 1)[0]}
+    page = await browser.get("/ui/webhooks", headers=held)
+    assert page.status_code == 200
+    policy = page.headers["content-security-policy"]
+    assert "frame-ancestors https://app.example.com" in policy
+    assert "x-frame-options" not in page.headers
+    assert "New webhook" not in page.text  # read-only
+    refused = await browser.post(
+        "/ui/webhooks/new", data={"csrf": csrf_of(page.text)}, headers=held
+    )
+    assert refused.status_code == 403
+    assert "read-only" in refused.text
