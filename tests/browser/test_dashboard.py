@@ -100,6 +100,44 @@ async def test_create_a_webhook_through_the_form(
     assert len((await hl.client.get("/api/v1/webhooks")).json()["data"]) == 1
 
 
+async def test_edit_a_webhook_through_the_form(page: Page, hl: Running, receiver: Receiver) -> None:
+    acme = await tenant_with_webhook(hl, receiver, "acme")
+    await api.event_type(hl.client, "order.filled")
+    await api.event_type(hl.client, "price.above")
+    await sign_in(page, hl, ADMIN_KEY)
+    await page.goto(f"{hl.base_url}/ui/webhooks/{acme['webhook']}")
+    await page.get_by_role("link", name="Edit").click()
+    await expect(page.get_by_label("Name")).to_have_value("acme hook")
+    await expect(page.get_by_label("Active")).to_be_checked()
+
+    # A filter that is not JSON comes back on the form, saying so, with what was typed kept.
+    await page.get_by_label("Payload filter").fill("{data.n: 1}")
+    await page.get_by_role("button", name="Save webhook").click()
+    await expect(page.get_by_role("alert")).to_contain_text("filter is not JSON")
+    await expect(page.get_by_label("Payload filter")).to_have_value("{data.n: 1}")
+
+    await page.get_by_label("Name").fill("acme orders")
+    await page.get_by_label("Event types").select_option(["order.filled"])
+    await page.get_by_label("Payload filter").fill('{"data.n": {"$gte": 2}}')
+    await page.get_by_label("Format").select_option("data")
+    await page.get_by_label("Custom headers").fill("X-Team: payments")
+    await page.get_by_label("Rate limit").fill("30")
+    await page.get_by_label("Active").uncheck()
+    await page.get_by_role("button", name="Save webhook").click()
+
+    await expect(page).to_have_url(f"{hl.base_url}/ui/webhooks/{acme['webhook']}")
+    await expect(page.get_by_role("heading", name="acme orders")).to_be_visible()
+    hook = api.ok_object(await hl.client.get(f"/api/v1/webhooks/{acme['webhook']}"))
+    assert {k: hook[k] for k in ("name", "event_types", "filter", "format", "headers")} == {
+        "name": "acme orders",
+        "event_types": ["order.filled"],
+        "filter": {"data.n": {"$gte": 2}},
+        "format": "data",
+        "headers": {"X-Team": "payments"},
+    }
+    assert (hook["rate_limit_per_minute"], hook["is_active"]) == (30, False)
+
+
 async def test_watch_a_delivery_fail_then_retry_it(
     page: Page, hl: Running, receiver: Receiver
 ) -> None:

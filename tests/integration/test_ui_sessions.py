@@ -95,6 +95,40 @@ async def test_a_form_post_without_its_token_changes_nothing(
     assert len((await hl.client.get("/api/v1/webhooks")).json()["data"]) == 1
 
 
+async def test_an_edit_without_its_token_or_of_another_tenant_changes_nothing(
+    hl: Running, browser: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    acme, globex = await api.tenant(hl.client, "acme"), await api.tenant(hl.client, "globex")
+    mine = await api.webhook(hl.client, acme["id"], receiver.url("/acme"), name="acme")
+    theirs = await api.webhook(hl.client, globex["id"], receiver.url("/globex"), name="globex")
+    key = api.ok_object(await hl.client.post(f"/api/v1/tenants/{acme['id']}/keys"), 201)
+    await sign_in(browser, key["key"])
+    page = await browser.get(f"/ui/webhooks/{mine['id']}/edit")
+    assert page.status_code == 200
+    good = csrf_of(page.text)
+    form = {"url": receiver.url("/elsewhere"), "name": "renamed"}
+    for token in (None, "forged"):
+        data = form if token is None else {**form, "csrf": token}
+        answer = await browser.post(f"/ui/webhooks/{mine['id']}/edit", data=data)
+        assert answer.status_code == 403, token
+    # Another tenant's webhook does not exist for this session, to look at or to change.
+    assert (await browser.get(f"/ui/webhooks/{theirs['id']}/edit")).status_code == 404
+    other = await browser.post(f"/ui/webhooks/{theirs['id']}/edit", data={**form, "csrf": good})
+    assert other.status_code == 404
+    for hook in (mine, theirs):
+        now = api.ok_object(await hl.client.get(f"/api/v1/webhooks/{hook['id']}"))
+        assert (now["url"], now["name"], now["is_active"]) == (hook["url"], hook["name"], True)
+    saved = await browser.post(f"/ui/webhooks/{mine['id']}/edit", data={**form, "csrf": good})
+    assert saved.status_code == 303
+    assert saved.headers["location"] == f"/ui/webhooks/{mine['id']}"
+    now = api.ok_object(await hl.client.get(f"/api/v1/webhooks/{mine['id']}"))
+    assert (now["url"], now["name"], now["is_active"]) == (
+        receiver.url("/elsewhere"),
+        "renamed",
+        False,
+    )
+
+
 async def test_every_page_carries_a_strict_content_security_policy(
     hl: Running, browser: httpx.AsyncClient
 ) -> None:

@@ -22,7 +22,7 @@ from hookline.models import (
     NumberedPage,
     NumberedPaging,
     SecretRotation,
-    WebhookCreate,
+    Webhook,
     WebhookTest,
 )
 from hookline.service.portal import PATH as PORTAL_PATH
@@ -31,6 +31,7 @@ from hookline.ui import charts
 from hookline.ui.access import SignedOut, check_form, current, end_session, node_of, set_session
 from hookline.ui.render import STATIC, ago, page, redirect
 from hookline.ui.session import LOGIN_COOKIE, OPERATOR_COOKIE, PORTAL_COOKIE, Session, new_csrf
+from hookline.ui.webhook_form import FORMATS, WebhookFields
 
 
 class PageRoute(APIRoute):
@@ -322,56 +323,97 @@ async def webhooks(request: Request, q: str = "", status: str = "", page_no: int
     )
 
 
-async def _new_form(request: Request, session: Session, **context: Any) -> Response:
+async def _form(
+    request: Request,
+    session: Session,
+    values: WebhookFields,
+    *,
+    webhook: Webhook | None = None,
+    errors: list[str] | None = None,
+    code: int = 200,
+) -> Response:
+    """The webhook form: new (`webhook` None) or editing `webhook`."""
     node = node_of(request)
     types = await node.service.event_types.list(paging=NumberedPaging(page_size=100))
     tenants = (
         (await node.service.tenants.list(paging=NumberedPaging(page_size=100))).data
-        if session.is_admin
+        if session.is_admin and webhook is None
         else []
     )
-    values = {"url": "", "name": "", "description": "", "tenant_id": "", "event_types": []}
     return page(
-        "webhook_new.html",
+        "webhook_form.html",
         node.settings,
         session,
+        code=code,
+        webhook=webhook,
         event_types=types.data,
         tenants=tenants,
-        values=context.pop("values", values),
-        errors=context.pop("errors", []),
-        **context,
+        formats=FORMATS,
+        values=values,
+        errors=errors or [],
     )
+
+
+def _refused(exc: ValidationError | HooklineError) -> list[str]:
+    """What to fix, for a mistake the form can show; anything else (a 404, a 403) goes up."""
+    if isinstance(exc, HooklineError) and exc.status not in (400, 409, 422):
+        raise exc
+    return _errors(exc)
+
+
+async def _posted(request: Request, session: Session) -> WebhookFields:
+    form = await request.form()
+    check_form(session, _form_value(form, "csrf"))
+    return WebhookFields.posted(
+        {name: [v for v in form.getlist(name) if isinstance(v, str)] for name in form}
+    )
+
+
+def _writable(session: Session) -> None:
+    if session.read_only:
+        raise Unauthorized("this portal link is read-only")
 
 
 @router.get("/webhooks/new")
 async def new_webhook_form(request: Request) -> Response:
     session = await current(request)
-    if session.read_only:
-        raise Unauthorized("this portal link is read-only")
-    return await _new_form(request, session)
+    _writable(session)
+    return await _form(request, session, WebhookFields())
 
 
 @router.post("/webhooks/new")
 async def create_webhook(request: Request) -> Response:
     node = node_of(request)
     session = await current(request)
-    form = await request.form()
-    check_form(session, _form_value(form, "csrf"))
-    values = {
-        "url": _form_value(form, "url"),
-        "name": _form_value(form, "name"),
-        "description": _form_value(form, "description"),
-        "tenant_id": session.tenant_id or _form_value(form, "tenant_id"),
-        "event_types": [v for v in form.getlist("event_types") if isinstance(v, str) and v],
-    }
+    values = await _posted(request, session)
     try:
-        spec = WebhookCreate.model_validate(values)
+        spec = values.create(session.tenant_id)
         created = await node.service.webhooks.create(spec, tenant=session.tenant_id)
     except (ValidationError, HooklineError) as exc:
-        if isinstance(exc, HooklineError) and exc.status not in (400, 409, 422):
-            raise
-        return await _new_form(request, session, values=values, errors=_errors(exc), code=422)
+        return await _form(request, session, values, errors=_refused(exc), code=422)
     return page("secret.html", node.settings, session, webhook=created, secret=created.secret)
+
+
+@router.get("/webhooks/{webhook_id}/edit")
+async def edit_webhook_form(webhook_id: str, request: Request) -> Response:
+    node = node_of(request)
+    session = await current(request)
+    _writable(session)
+    hook = await node.service.webhooks.get(webhook_id, tenant=session.tenant_id)
+    return await _form(request, session, WebhookFields.of(hook), webhook=hook)
+
+
+@router.post("/webhooks/{webhook_id}/edit")
+async def update_webhook(webhook_id: str, request: Request) -> Response:
+    node = node_of(request)
+    session = await current(request)
+    values = await _posted(request, session)
+    hook = await node.service.webhooks.get(webhook_id, tenant=session.tenant_id)
+    try:
+        await node.service.webhooks.update(webhook_id, values.update(), tenant=session.tenant_id)
+    except (ValidationError, HooklineError) as exc:
+        return await _form(request, session, values, webhook=hook, errors=_refused(exc), code=422)
+    return redirect(f"/ui/webhooks/{webhook_id}", node.settings, session)
 
 
 @router.get("/webhooks/{webhook_id}")
