@@ -167,6 +167,29 @@ async def test_watch_a_delivery_fail_then_retry_it(
     await expect(page.locator("#attempts > li").first).to_contain_text("manual")
 
 
+async def test_recover_the_failed_deliveries_of_the_last_hour(
+    page: Page, hl: Running, receiver: Receiver
+) -> None:
+    receiver.script("/acme", *[Reply(500)] * 4, Reply(200))  # four attempts on the test schedule
+    acme = await tenant_with_webhook(hl, receiver, "acme")
+    await api.event_type(hl.client, "order.filled")
+    sent = await api.send(hl.client, "order.filled", {"n": 1}, acme["tenant"])
+    [delivery] = await api.settled(hl.client, sent["id"])
+    assert delivery["status"] == "failed"
+    await sign_in(page, hl, ADMIN_KEY)
+    await page.goto(f"{hl.base_url}/ui/webhooks/{acme['webhook']}")
+
+    await page.get_by_label("Recover failed since").fill("yesterday")
+    await page.get_by_role("button", name="Recover").click()
+    await expect(page.get_by_role("alert")).to_contain_text("how far back")
+    await page.go_back()
+    await page.get_by_label("Recover failed since").fill("1h")
+    await page.get_by_role("button", name="Recover").click()
+    await expect(page.locator("#requeued")).to_have_text("1")
+    [delivery] = await api.settled(hl.client, sent["id"])
+    assert (delivery["status"], delivery["attempt_count"]) == ("succeeded", 5)
+
+
 async def test_send_a_test_and_rotate_the_secret(
     page: Page, hl: Running, receiver: Receiver
 ) -> None:

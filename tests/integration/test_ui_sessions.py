@@ -12,7 +12,7 @@ import pytest
 from hookline.ui.session import LOGIN_COOKIE, OPERATOR_COOKIE, PORTAL_COOKIE
 from tests.support import api
 from tests.support.harness import ADMIN_KEY, Running, make_settings, running
-from tests.support.receiver import Receiver
+from tests.support.receiver import Receiver, Reply
 
 CSRF = re.compile(r'name="csrf" (?:value|content)="([^"]+)"')
 
@@ -127,6 +127,29 @@ async def test_an_edit_without_its_token_or_of_another_tenant_changes_nothing(
         "renamed",
         False,
     )
+
+
+async def test_a_recovery_without_its_token_queues_nothing(
+    hl: Running, browser: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    receiver.script("/in", *[Reply(500)] * 4, Reply(200))
+    tenant = await api.tenant(hl.client)
+    hook = await api.webhook(hl.client, tenant["id"], receiver.url("/in"))
+    await api.event_type(hl.client, "order.filled")
+    sent = await api.send(hl.client, "order.filled", {"n": 1}, tenant["id"])
+    assert [d["status"] for d in await api.settled(hl.client, sent["id"])] == ["failed"]
+    await sign_in(browser, ADMIN_KEY)
+    page = await browser.get(f"/ui/webhooks/{hook['id']}")
+    for token in (None, "forged"):
+        data = {"since": "1h"} if token is None else {"since": "1h", "csrf": token}
+        answer = await browser.post(f"/ui/webhooks/{hook['id']}/recover", data=data)
+        assert answer.status_code == 403, token
+    assert [d["status"] for d in await api.deliveries(hl.client, sent["id"])] == ["failed"]
+    recovered = await browser.post(
+        f"/ui/webhooks/{hook['id']}/recover", data={"since": "1h", "csrf": csrf_of(page.text)}
+    )
+    assert recovered.status_code == 200
+    assert [d["status"] for d in await api.settled(hl.client, sent["id"])] == ["succeeded"]
 
 
 async def test_every_page_carries_a_strict_content_security_policy(

@@ -16,11 +16,13 @@ from pydantic import ValidationError
 from starlette.responses import PlainTextResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from hookline.errors import HooklineError, Unauthorized
+from hookline import durations
+from hookline.errors import HooklineError, InvalidInput, Unauthorized
 from hookline.models import (
     DeliveryStatus,
     NumberedPage,
     NumberedPaging,
+    Recovery,
     SecretRotation,
     Webhook,
     WebhookTest,
@@ -473,6 +475,34 @@ async def rotate_secret(webhook_id: str, request: Request) -> Response:
         webhook_id, SecretRotation(), tenant=session.tenant_id
     )
     return page("secret.html", node.settings, session, webhook=rotated, secret=rotated.secret)
+
+
+@router.post("/webhooks/{webhook_id}/recover")
+async def recover_webhook(webhook_id: str, request: Request) -> Response:
+    """Failed and cancelled deliveries since a time get one more attempt, and events the
+    webhook never got a delivery for get one (as POST /api/v1/webhooks/{id}/recover)."""
+    node = node_of(request)
+    session = await current(request)
+    form = await request.form()
+    check_form(session, _form_value(form, "csrf"))
+    since = durations.instant(_form_value(form, "since"), node.clock())
+    if since is None:
+        raise InvalidInput(
+            f"since: write how far back ({durations.EXAMPLES}) or an ISO 8601 instant",
+            loc=("since",),
+        )
+    result = await node.service.deliveries.recover(
+        webhook_id, Recovery(since=datetime.fromtimestamp(since, UTC)), tenant=session.tenant_id
+    )
+    hook = await node.service.webhooks.get(webhook_id, tenant=session.tenant_id)
+    return page(
+        "recovered.html",
+        node.settings,
+        session,
+        webhook=hook,
+        result=result,
+        since=datetime.fromtimestamp(since, UTC),
+    )
 
 
 @router.get("/deliveries/{delivery_id}")
