@@ -8,6 +8,7 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
+import pytest_asyncio
 import standardwebhooks
 from playwright.async_api import Page, expect
 
@@ -15,8 +16,10 @@ from tests.support import api
 from tests.support.harness import ADMIN_KEY, Running, make_settings, running
 from tests.support.receiver import Receiver, Reply
 
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-@pytest.fixture
+
+@pytest_asyncio.fixture(loop_scope="session")
 async def hl(sqlite_url: str) -> AsyncIterator[Running]:
     async with running(make_settings(sqlite_url)) as app:
         yield app
