@@ -219,3 +219,29 @@ async def test_a_portal_session_may_be_framed_by_the_allowed_origins_only(
     )
     assert refused.status_code == 403
     assert "read-only" in refused.text
+
+
+async def test_the_webhook_list_searches_and_filters_every_webhook(
+    hl: Running, browser: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    tenant = await api.tenant(hl.client)
+    made = {
+        name: await api.webhook(hl.client, tenant["id"], receiver.url(f"/{name}"), name=name)
+        for name in ("alpha", "beta", "gamma")
+    }
+    await hl.client.patch(f"/api/v1/webhooks/{made['gamma']['id']}", json={"is_active": False})
+    await sign_in(browser, ADMIN_KEY)
+
+    async def listed(**params: str) -> set[str]:
+        page = await browser.get("/ui/webhooks", params=params)
+        assert page.status_code == 200
+        return {name for name in made if f">{name}</a>" in page.text}
+
+    assert await listed() == {"alpha", "beta", "gamma"}
+    assert await listed(q="ALP") == {"alpha"}
+    assert await listed(q="/beta") == {"beta"}  # in the URL
+    assert await listed(q=made["gamma"]["id"]) == {"gamma"}
+    assert await listed(status="disabled") == {"gamma"}
+    assert await listed(status="active") == {"alpha", "beta"}
+    assert await listed(q="a", status="active") == {"alpha", "beta"}
+    assert await listed(q="nothing-like-it") == set()

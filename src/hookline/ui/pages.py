@@ -17,8 +17,9 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from hookline import durations
-from hookline.errors import HooklineError, InvalidInput, Unauthorized
+from hookline.errors import Forbidden, HooklineError, InvalidInput, Unauthorized
 from hookline.models import (
+    MAX_PAGE_SIZE,
     DeliveryStatus,
     NumberedPage,
     NumberedPaging,
@@ -27,6 +28,7 @@ from hookline.models import (
     Webhook,
     WebhookTest,
 )
+from hookline.node import Hookline
 from hookline.service.portal import PATH as PORTAL_PATH
 from hookline.service.stats import DAY, Timeline
 from hookline.ui import charts
@@ -274,23 +276,19 @@ async def overview(request: Request) -> Response:
 async def webhooks(request: Request, q: str = "", status: str = "", page_no: int = 1) -> Response:
     node = node_of(request)
     session = await current(request)
-    found = await node.service.webhooks.list(
-        tenant=session.tenant_id,
-        paging=NumberedPaging(page=max(1, min(page_no, 10_000)), page_size=PAGE_SIZE),
-    )
-    assert isinstance(found, NumberedPage)
+    page_no = max(1, min(page_no, 10_000))
     needle = q.strip().lower()
-    rows = [
-        w
-        for w in found.data
-        if (not needle or needle in w.name.lower() or needle in w.url.lower() or needle in w.id)
-        and (
-            not status
-            or (status == "active" and w.is_active)
-            or (status == "disabled" and not w.is_active)
-            or (status == "failing" and w.is_active and w.consecutive_failures > 0)
+    if needle or status:  # search every webhook in view, then show a page of the matches
+        everything = await _all_webhooks(node, session.tenant_id)
+        matches = [w for w in everything if _matches(w, needle, status)]
+        total = len(matches)
+        rows = matches[(page_no - 1) * PAGE_SIZE : page_no * PAGE_SIZE]
+    else:
+        found = await node.service.webhooks.list(
+            tenant=session.tenant_id, paging=NumberedPaging(page=page_no, page_size=PAGE_SIZE)
         )
-    ]
+        assert isinstance(found, NumberedPage)
+        rows, total = found.data, found.total
     lines = await node.service.stats.timelines(
         [w.id for w in rows], window=DAY, buckets=24, tenant=session.tenant_id
     )
@@ -319,10 +317,41 @@ async def webhooks(request: Request, q: str = "", status: str = "", page_no: int
         last={w.id: ago(w.last_triggered_at, now) for w in rows},
         q=q,
         status=status,
-        total=found.total,
-        page_no=found.page,
-        pages=max(1, -(-found.total // PAGE_SIZE)),
+        total=total,
+        page_no=page_no,
+        pages=max(1, -(-total // PAGE_SIZE)),
     )
+
+
+SEARCHED_AT_MOST = 10_000  # webhooks a search looks through
+
+
+async def _all_webhooks(node: Hookline, tenant: str | None) -> list[Webhook]:
+    found: list[Webhook] = []
+    number = 1
+    while len(found) < SEARCHED_AT_MOST:
+        batch = await node.service.webhooks.list(
+            tenant=tenant, paging=NumberedPaging(page=number, page_size=MAX_PAGE_SIZE)
+        )
+        found += batch.data
+        if len(batch.data) < MAX_PAGE_SIZE:
+            break
+        number += 1
+    return found
+
+
+def _matches(webhook: Webhook, needle: str, status: str) -> bool:
+    """A search (in the name, URL or id) and a status filter (active, failing, disabled)."""
+    text = (webhook.name.lower(), webhook.url.lower(), webhook.id)
+    if needle and not any(needle in part for part in text):
+        return False
+    if status == "active":
+        return webhook.is_active
+    if status == "disabled":
+        return not webhook.is_active
+    if status == "failing":
+        return webhook.is_active and webhook.consecutive_failures > 0
+    return True
 
 
 async def _form(
@@ -336,9 +365,9 @@ async def _form(
 ) -> Response:
     """The webhook form: new (`webhook` None) or editing `webhook`."""
     node = node_of(request)
-    types = await node.service.event_types.list(paging=NumberedPaging(page_size=100))
+    types = await node.service.event_types.list(paging=NumberedPaging(page_size=MAX_PAGE_SIZE))
     tenants = (
-        (await node.service.tenants.list(paging=NumberedPaging(page_size=100))).data
+        (await node.service.tenants.list(paging=NumberedPaging(page_size=MAX_PAGE_SIZE))).data
         if session.is_admin and webhook is None
         else []
     )
@@ -373,7 +402,7 @@ async def _posted(request: Request, session: Session) -> WebhookFields:
 
 def _writable(session: Session) -> None:
     if session.read_only:
-        raise Unauthorized("this portal link is read-only")
+        raise Forbidden("this portal link is read-only: it shows everything and changes nothing")
 
 
 @router.get("/webhooks/new")
