@@ -4,6 +4,7 @@ test, rotate a secret, stay within one tenant, and use portal links."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 
@@ -207,6 +208,20 @@ async def test_send_a_test_and_rotate_the_secret(
     await expect(result).to_contain_text("pong")
     [request] = receiver.at("/acme")
     standardwebhooks.Webhook(acme["secret"]).verify(request.body, request.headers)
+    assert json.loads(request.body)["type"] == "webhook.test"
+
+    # An example of a type from the catalog, chosen from the ones the webhook takes.
+    example = {"order": 7, "price": 101.5}
+    answer = await hl.client.post(
+        "/api/v1/event-types", json={"name": "order.filled", "examples": [example]}
+    )
+    api.ok_object(answer, 201)
+    await page.goto(f"{hl.base_url}/ui/webhooks/{acme['webhook']}")
+    await page.get_by_label("Test event type").select_option("order.filled")
+    await page.get_by_role("button", name="Send a test").click()
+    await expect(result).to_contain_text("success")
+    sent = json.loads(receiver.at("/acme")[1].body)
+    assert (sent["type"], sent["data"]) == ("order.filled", example)
 
     await page.goto(f"{hl.base_url}/ui/webhooks/{acme['webhook']}")
     await page.get_by_role("button", name="Rotate the secret").click()

@@ -466,11 +466,15 @@ async def webhook_detail(
         event_type=event_type.strip() or None,
         paging=NumberedPaging(page_size=PAGE_SIZE),
     )
+    catalog = await node.service.event_types.list(paging=NumberedPaging(page_size=MAX_PAGE_SIZE))
     return page(
         "webhook.html",
         node.settings,
         session,
         webhook=hook,
+        test_types=[
+            t.name for t in catalog.data if not hook.event_types or t.name in hook.event_types
+        ],
         health=health,
         day_chart=chart(day, "Last 24 hours", "hour"),
         deliveries=log.data,
