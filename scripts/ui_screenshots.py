@@ -113,6 +113,12 @@ async def main() -> None:
             await page.get_by_role("link").filter(has_text="dlv_").first.click()
             await page.screenshot(path=str(OUT / "delivery.png"), full_page=True)
             print("docs/ui/delivery.png")
+            await shoot(page, f"{base}/ui/events", "events")
+            await page.get_by_role("link").filter(has_text="evt_").first.click()
+            await page.screenshot(path=str(OUT / "event.png"), full_page=True)
+            print("docs/ui/event.png")
+            await shoot(page, f"{base}/ui/event-types", "event-types")
+            await shoot(page, f"{base}/ui/tenants", "tenants")
             dark = await browser.new_context(
                 viewport={"width": 390, "height": 844}, color_scheme="dark"
             )

@@ -274,3 +274,57 @@ async def test_a_portal_link_signs_into_one_tenant_and_expires(
     assert answer is not None
     assert answer.status == 401
     await expect(page.get_by_role("alert")).to_contain_text("expired")
+
+
+async def test_events_their_payload_and_deliveries_and_the_catalog(
+    page: Page, hl: Running, receiver: Receiver
+) -> None:
+    acme = await tenant_with_webhook(hl, receiver, "acme")
+    await hl.client.post(
+        "/api/v1/event-types",
+        json={
+            "name": "order.filled",
+            "schema": {"type": "object", "required": ["order"]},
+            "examples": [{"order": 1}],
+        },
+    )
+    sent = await api.send(
+        hl.client, "order.filled", {"order": 7, "note": "<b>x</b>"}, acme["tenant"]
+    )
+    [delivery] = await api.settled(hl.client, sent["id"])
+    await sign_in(page, hl, ADMIN_KEY)
+    await page.get_by_role("link", name="Events", exact=True).click()
+    await page.get_by_role("link", name=sent["id"]).click()
+    await expect(page.locator("#payload")).to_contain_text('"note": "<b>x</b>"')  # as text
+    row = page.locator("#event-deliveries tbody tr")
+    await expect(row).to_have_count(1)
+    await expect(row).to_contain_text(delivery["id"])
+    await expect(row).to_contain_text("succeeded")
+
+    await page.get_by_role("link", name="Event types").click()
+    section = page.locator("#type-order\\.filled")
+    await section.get_by_text("Schema").click()
+    await expect(section).to_contain_text('"required"')
+
+
+async def test_the_tenants_page_makes_a_portal_link(
+    page: Page, hl: Running, receiver: Receiver
+) -> None:
+    acme = await tenant_with_webhook(hl, receiver, "acme")
+    await sign_in(page, hl, ADMIN_KEY)
+    await page.get_by_role("link", name="Tenants").click()
+    row = page.locator("#tenants tbody tr", has_text="acme")
+    await row.get_by_label("Read-only").check()
+    await row.get_by_role("button", name="Make a link").click()
+    link = (await page.locator("#portal-link").inner_text()).strip()
+    assert link.startswith(f"{hl.base_url}/ui/portal/")
+
+    await page.get_by_role("button", name="Sign out").click()
+    await page.goto(link)
+    await expect(page.locator(".who")).to_contain_text("Read-only portal")
+    await expect(page.get_by_role("link", name="Tenants")).to_have_count(0)
+    answer = await page.goto(f"{hl.base_url}/ui/tenants")
+    assert answer is not None
+    assert answer.status == 404
+    await page.goto(f"{hl.base_url}/ui/webhooks/{acme['webhook']}")
+    await expect(page.get_by_role("heading", name="acme hook")).to_be_visible()

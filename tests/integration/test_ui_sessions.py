@@ -245,3 +245,28 @@ async def test_the_webhook_list_searches_and_filters_every_webhook(
     assert await listed(status="active") == {"alpha", "beta"}
     assert await listed(q="a", status="active") == {"alpha", "beta"}
     assert await listed(q="nothing-like-it") == set()
+
+
+async def test_a_tenant_sees_its_own_events_and_no_tenants_page(
+    hl: Running, browser: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    await api.event_type(hl.client, "order.filled")
+    acme, globex = await api.tenant(hl.client, "Acme"), await api.tenant(hl.client, "Globex")
+    for tenant in (acme, globex):
+        await api.webhook(hl.client, tenant["id"], receiver.url("/in"))
+    own = await api.send(hl.client, "order.filled", {"n": 1}, acme["id"])
+    other = await api.send(hl.client, "order.filled", {"n": 2}, globex["id"])
+    key = api.ok_object(await hl.client.post(f"/api/v1/tenants/{acme['id']}/keys"), 201)
+    await sign_in(browser, key["key"])
+
+    listed = await browser.get("/ui/events")
+    assert own["id"] in listed.text
+    assert other["id"] not in listed.text
+    assert (await browser.get(f"/ui/events/{own['id']}")).status_code == 200
+    assert (await browser.get(f"/ui/events/{other['id']}")).status_code == 404
+    assert (await browser.get("/ui/tenants")).status_code == 404
+    assert ">Tenants</a>" not in listed.text
+    forged = await browser.post(
+        f"/ui/tenants/{acme['id']}/portal", data={"csrf": csrf_of(listed.text)}
+    )
+    assert forged.status_code == 404  # a tenant makes no links here

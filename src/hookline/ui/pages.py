@@ -4,6 +4,7 @@ API); a read-only portal session changes nothing."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
@@ -17,12 +18,13 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from hookline import durations
-from hookline.errors import Forbidden, HooklineError, InvalidInput, Unauthorized
+from hookline.errors import Forbidden, HooklineError, InvalidInput, NotFound, Unauthorized
 from hookline.models import (
     MAX_PAGE_SIZE,
     DeliveryStatus,
     NumberedPage,
     NumberedPaging,
+    PortalLinkCreate,
     Recovery,
     SecretRotation,
     Webhook,
@@ -556,6 +558,116 @@ async def retry_delivery(delivery_id: str, request: Request) -> Response:
     check_form(session, _form_value(await request.form(), "csrf"))
     delivery = await node.service.deliveries.retry(delivery_id, tenant=session.tenant_id)
     return redirect(f"/ui/deliveries/{delivery.id}", node.settings, session)
+
+
+@router.get("/events")
+async def events(request: Request, event_type: str = "", page_no: int = 1) -> Response:
+    node = node_of(request)
+    session = await current(request)
+    page_no = max(1, min(page_no, 10_000))
+    found = await node.service.events.list(
+        tenant=session.tenant_id,
+        event_type=event_type.strip() or None,
+        paging=NumberedPaging(page=page_no, page_size=PAGE_SIZE),
+    )
+    assert isinstance(found, NumberedPage)
+    return page(
+        "events.html",
+        node.settings,
+        session,
+        events=found.data,
+        event_type=event_type,
+        page_no=page_no,
+        total=found.total,
+        pages=max(1, -(-found.total // PAGE_SIZE)),
+    )
+
+
+@router.get("/events/{event_id}")
+async def event_detail(event_id: str, request: Request) -> Response:
+    node = node_of(request)
+    session = await current(request)
+    event = await node.service.events.get(event_id, tenant=session.tenant_id)
+    sent = await node.service.events.deliveries(
+        event_id, tenant=session.tenant_id, paging=NumberedPaging(page_size=MAX_PAGE_SIZE)
+    )
+    return page(
+        "event.html",
+        node.settings,
+        session,
+        event=event,
+        payload=json.dumps(event.data, indent=2, ensure_ascii=False),
+        deliveries=sent.data,
+    )
+
+
+@router.get("/event-types")
+async def event_types(request: Request) -> Response:
+    node = node_of(request)
+    session = await current(request)
+    found = await node.service.event_types.list(paging=NumberedPaging(page_size=MAX_PAGE_SIZE))
+    return page(
+        "event_types.html",
+        node.settings,
+        session,
+        event_types=found.data,
+        shown={
+            t.name: {
+                "schema": None
+                if t.json_schema is None
+                else json.dumps(t.json_schema, indent=2, ensure_ascii=False),
+                "example": json.dumps(t.examples[0], indent=2, ensure_ascii=False)
+                if t.examples
+                else None,
+            }
+            for t in found.data
+        },
+    )
+
+
+@router.get("/tenants")
+async def tenants(request: Request) -> Response:
+    """Every tenant with its limit and keys, and a portal link for each (admin only)."""
+    node = node_of(request)
+    session = await current(request)
+    if not session.is_admin or session.portal:
+        raise NotFound("this page does not exist for a tenant")
+    found = await node.service.tenants.list(paging=NumberedPaging(page_size=MAX_PAGE_SIZE))
+    keys = {
+        t.id: (
+            await node.service.keys.list(
+                tenant_id=t.id, paging=NumberedPaging(page_size=MAX_PAGE_SIZE)
+            )
+        ).data
+        for t in found.data
+    }
+    return page("tenants.html", node.settings, session, tenants=found.data, keys=keys, link=None)
+
+
+@router.post("/tenants/{tenant_id}/portal")
+async def tenant_portal_link(tenant_id: str, request: Request) -> Response:
+    """A portal link for a tenant, made from the tenants page (admin only)."""
+    node = node_of(request)
+    session = await current(request)
+    form = await request.form()
+    check_form(session, _form_value(form, "csrf"))
+    if not session.is_admin or session.portal:
+        raise NotFound("this page does not exist for a tenant")
+    tenant = await node.service.tenants.get(tenant_id)
+    spec = PortalLinkCreate(
+        expires_in=_whole(_form_value(form, "expires_in") or "3600", "expires_in"),
+        read_only=_form_value(form, "read_only") == "on",
+    )
+    base_url = node.settings.public_url or str(request.base_url)
+    made = node.service.portal.link(tenant.id, spec, base_url=base_url)
+    return page("portal_link.html", node.settings, session, tenant=tenant, link=made, spec=spec)
+
+
+def _whole(text: str, field: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput(f"{field} must be a whole number of seconds", loc=(field,)) from None
 
 
 def install(app: Any) -> None:
