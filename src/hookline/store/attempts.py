@@ -125,15 +125,17 @@ async def _summary(conn: AsyncConnection, where: Any) -> Summary:
         .subquery()
     )
     p50, p95 = (ranked.c.total + 1) // 2, (ranked.c.total * 95 + 99) // 100
-    stmt = select(ranked.c.latency_ms, ranked.c.rn, ranked.c.total, ranked.c.ok).where(
-        or_(ranked.c.rn == p50, ranked.c.rn == p95)
+    stmt = (
+        select(ranked.c.latency_ms, ranked.c.total, ranked.c.ok)
+        .where(or_(ranked.c.rn == p50, ranked.c.rn == p95))
+        .order_by(ranked.c.rn)
     )
     rows = list(await conn.execute(stmt))
     if not rows:
         return Summary(0, 0, None, None)
-    total, succeeded = int(rows[0].total), int(rows[0].ok)
-    at = {int(row.rn): int(row.latency_ms) for row in rows}
-    return Summary(total, succeeded, at[(total + 1) // 2], at[(total * 95 + 99) // 100])
+    # The median's rank comes first; one row when both ranks are the same.
+    first, last = rows[0], rows[-1]
+    return Summary(int(first.total), int(first.ok), int(first.latency_ms), int(last.latency_ms))
 
 
 async def window_summary(conn: AsyncConnection, webhook_id: str, since: float) -> Summary:
