@@ -159,6 +159,7 @@ class Hookline:
             tracing=self.tracing,
             in_flight_ceiling=settings.in_flight_ceiling,
             max_request_timeout=settings.max_request_timeout,
+            public_url=settings.public_url,
             clock=clock,
         )
         self.generated_operator_secret: str | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -16,10 +16,11 @@ import typer
 
 from hookline import console, durations
 from hookline.errors import HooklineError, InvalidInput, StoreUnavailable
-from hookline.models import CursorPaging, DeliveryStatus, Page, Webhook, WebhookUpdate
+from hookline.models import DeliveryStatus, Webhook, WebhookUpdate
+from hookline.service.common import every
 
 if TYPE_CHECKING:
-    from hookline.models import ApiKey, NumberedPage
+    from hookline.models import ApiKey
     from hookline.node import Hookline
 
 T = TypeVar("T")
@@ -68,20 +69,6 @@ def _on_service(command: str, work: Callable[[Hookline], Awaitable[T]]) -> T:
             why = explain(exc, settings)
         typer.echo(f"hookline {command}: {why}", err=True)
         raise typer.Exit(1) from None
-
-
-async def _every(
-    fetch: Callable[[CursorPaging], Awaitable[Page[T] | NumberedPage[T]]],
-) -> AsyncIterator[T]:
-    """Every item of a cursor-paginated service list."""
-    cursor: str | None = None
-    while True:
-        page = await fetch(CursorPaging(cursor=cursor, limit=100))
-        for item in page.data:
-            yield item
-        cursor = page.next_cursor if isinstance(page, Page) else None
-        if cursor is None:
-            return
 
 
 # keys
@@ -142,7 +129,7 @@ def keys_list(
         keys = node.service.keys
         return [
             key
-            async for key in _every(
+            async for key in every(
                 lambda paging: keys.list(
                     tenant_id=tenant_id, paging=paging, every=tenant_id is None
                 )
@@ -232,7 +219,7 @@ def webhooks_list(
         hooks = node.service.webhooks
         return [
             webhook
-            async for webhook in _every(lambda paging: hooks.list(tenant=tenant_id, paging=paging))
+            async for webhook in every(lambda paging: hooks.list(tenant=tenant_id, paging=paging))
             if status is None or webhook_status(webhook) == status
         ]
 

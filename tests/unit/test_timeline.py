@@ -31,3 +31,5 @@ def test_each_webhook_and_their_sum() -> None:
     assert got["*"].end == 130.0
     assert (got["*"].total_succeeded, got["*"].total_failed) == (9, 8)
     assert got["wh_a"].success_rates() == [0.75, None, 0.0]
+    assert got["wh_a"].success_rate == 0.5
+    assert got["wh_z"].success_rate is None

@@ -107,5 +107,4 @@ async def portal_link(
     tenant_id: str, spec: PortalLinkCreate, node: Node, caller: Caller, request: Request
 ) -> PortalLink:
     tenant = await _scope(node, caller, tenant_id)
-    base_url = node.settings.public_url or str(request.base_url)
-    return node.service.portal.link(tenant, spec, base_url=base_url)
+    return node.service.portal.link(tenant, spec, origin=str(request.base_url))

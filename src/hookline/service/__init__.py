@@ -46,12 +46,14 @@ class Service:
         in_flight_ceiling: int,
         max_request_timeout: float = 60.0,
         destination_kinds: frozenset[str] = frozenset({"https", "http"}),
+        public_url: str | None = None,
         clock: Clock = system_clock,
     ) -> None:
         """`on_keys_revoked` runs once API keys stopped being valid (a key revoked, a tenant
         deleted): the authenticator drops what it cached. `on_cancelled`: how many pending
         deliveries were cancelled (by hand, or with their webhook disabled). `tracing`: a span
-        per send (none by default)."""
+        per send (none by default). `public_url`: where portal links point (HOOKLINE_PUBLIC_URL;
+        None: the requesting origin)."""
         self.tenants = Tenants(db, clock, on_delete=on_keys_revoked)
         self.keys = Keys(db, clock, on_revoke=on_keys_revoked)
         self.event_types = EventTypes(db, catalog, clock)
@@ -75,7 +77,7 @@ class Service:
         self.stats = Stats(db, clock)
         self.status = Status(db, clock)
         self.operator = Operator(db, vault, clock)
-        self.portal = Portal(self.tenants, vault, clock)
+        self.portal = Portal(self.tenants, vault, clock, public_url=public_url)
 
 
 __all__ = ["Service"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.errors import Conflict, NotFound
+from hookline.models import CursorPaging, NumberedPage, Page
 from hookline.store import tenants as tenant_rows
 
 T = TypeVar("T")
@@ -50,3 +51,17 @@ def refuse_managed(what: str, name: str, managed_by: str | None) -> None:
             "there and restart hookline (see docs/configuration.md)",
             managed_by=managed_by,
         )
+
+
+async def every(
+    fetch: Callable[[CursorPaging], Awaitable[Page[T] | NumberedPage[T]]],
+) -> AsyncIterator[T]:
+    """Every item of a cursor-paginated service list (`fetch` one page of it)."""
+    cursor: str | None = None
+    while True:
+        page = await fetch(CursorPaging(cursor=cursor, limit=100))
+        for item in page.data:
+            yield item
+        cursor = page.next_cursor if isinstance(page, Page) else None
+        if cursor is None:
+            return

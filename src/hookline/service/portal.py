@@ -33,13 +33,24 @@ class PortalGrant:
 
 
 class Portal:
-    def __init__(self, tenants: Tenants, vault: Vault, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        tenants: Tenants,
+        vault: Vault,
+        clock: Clock = system_clock,
+        *,
+        public_url: str | None = None,
+    ) -> None:
+        """`public_url`: where users reach hookline (HOOKLINE_PUBLIC_URL), if configured."""
         self._tenants = tenants
         self._vault = vault
         self._clock = clock
+        self._public_url = public_url
 
-    def link(self, tenant_id: str, spec: PortalLinkCreate, *, base_url: str) -> PortalLink:
-        """A link for `tenant_id` (already resolved and scoped) on `base_url`."""
+    def link(self, tenant_id: str, spec: PortalLinkCreate, *, origin: str) -> PortalLink:
+        """A link for `tenant_id` (already resolved and scoped), on the public URL or else on
+        `origin`, where the request that asks for it came to."""
+        base_url = self._public_url or origin
         expires_at = self._clock() + spec.expires_in
         grant = {"p": PURPOSE, "t": tenant_id, "r": spec.read_only, "e": round(expires_at, 3)}
         token = self._vault.seal(orjson.dumps(grant).decode())

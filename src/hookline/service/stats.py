@@ -91,6 +91,12 @@ class Timeline:
     def total_failed(self) -> int:
         return sum(self.failed)
 
+    @property
+    def success_rate(self) -> float | None:
+        """The share that succeeded over the whole timeline; None where nothing finished."""
+        finished = self.total_succeeded + self.total_failed
+        return self.total_succeeded / finished if finished else None
+
     def success_rates(self) -> list[float | None]:
         """Per bucket, the share that succeeded; None where nothing finished."""
         return [

@@ -31,6 +31,7 @@ from hookline.models import (
     WebhookTest,
 )
 from hookline.node import Hookline
+from hookline.service.common import every
 from hookline.service.portal import PATH as PORTAL_PATH
 from hookline.service.stats import DAY, Timeline
 from hookline.ui import charts
@@ -300,14 +301,7 @@ async def webhooks(request: Request, q: str = "", status: str = "", page_no: int
         )
         for w in rows
     }
-    rates = {
-        w.id: (
-            lines[w.id].total_succeeded / (lines[w.id].total_succeeded + lines[w.id].total_failed)
-            if lines[w.id].total_succeeded + lines[w.id].total_failed
-            else None
-        )
-        for w in rows
-    }
+    rates = {w.id: lines[w.id].success_rate for w in rows}
     now = node.clock()
     return page(
         "webhooks.html",
@@ -330,15 +324,12 @@ SEARCHED_AT_MOST = 10_000  # webhooks a search looks through
 
 async def _all_webhooks(node: Hookline, tenant: str | None) -> list[Webhook]:
     found: list[Webhook] = []
-    number = 1
-    while len(found) < SEARCHED_AT_MOST:
-        batch = await node.service.webhooks.list(
-            tenant=tenant, paging=NumberedPaging(page=number, page_size=MAX_PAGE_SIZE)
-        )
-        found += batch.data
-        if len(batch.data) < MAX_PAGE_SIZE:
+    async for webhook in every(
+        lambda paging: node.service.webhooks.list(tenant=tenant, paging=paging)
+    ):
+        found.append(webhook)
+        if len(found) >= SEARCHED_AT_MOST:
             break
-        number += 1
     return found
 
 
@@ -658,8 +649,7 @@ async def tenant_portal_link(tenant_id: str, request: Request) -> Response:
         expires_in=_whole(_form_value(form, "expires_in") or "3600", "expires_in"),
         read_only=_form_value(form, "read_only") == "on",
     )
-    base_url = node.settings.public_url or str(request.base_url)
-    made = node.service.portal.link(tenant.id, spec, base_url=base_url)
+    made = node.service.portal.link(tenant.id, spec, origin=str(request.base_url))
     return page("portal_link.html", node.settings, session, tenant=tenant, link=made, spec=spec)
 
 
