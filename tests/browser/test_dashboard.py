@@ -4,6 +4,8 @@ test, rotate a secret, stay within one tenant, and use portal links."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 from collections.abc import AsyncIterator
@@ -99,7 +101,7 @@ async def test_create_a_webhook_through_the_form(
     await page.goto(f"{hl.base_url}/ui/webhooks/new")
     await page.get_by_label("URL").fill("ftp://example.com/in")
     await page.get_by_role("button", name="Create webhook").click()
-    await expect(page.get_by_role("alert")).to_contain_text("url")
+    await expect(page.locator("#form-errors")).to_contain_text("url")
     await expect(page.get_by_label("URL")).to_have_value("ftp://example.com/in")
     assert len((await hl.client.get("/api/v1/webhooks")).json()["data"]) == 1
 
@@ -117,13 +119,13 @@ async def test_edit_a_webhook_through_the_form(page: Page, hl: Running, receiver
     # A filter that is not JSON comes back on the form, saying so, with what was typed kept.
     await page.get_by_label("Payload filter").fill("{data.n: 1}")
     await page.get_by_role("button", name="Save webhook").click()
-    await expect(page.get_by_role("alert")).to_contain_text("filter is not JSON")
+    await expect(page.locator("#form-errors")).to_contain_text("filter is not JSON")
     await expect(page.get_by_label("Payload filter")).to_have_value("{data.n: 1}")
 
     await page.get_by_label("Name").fill("acme orders")
     await page.get_by_label("Event types").select_option(["order.filled"])
     await page.get_by_label("Payload filter").fill('{"data.n": {"$gte": 2}}')
-    await page.get_by_label("Format").select_option("data")
+    await page.get_by_label("Format", exact=True).select_option("data")
     await page.get_by_label("Custom headers").fill("X-Team: payments")
     await page.get_by_label("Rate limit").fill("30")
     await page.get_by_label("Active").uncheck()
@@ -140,6 +142,72 @@ async def test_edit_a_webhook_through_the_form(page: Page, hl: Running, receiver
         "headers": {"X-Team": "payments"},
     }
     assert (hook["rate_limit_per_minute"], hook["is_active"]) == (30, False)
+
+
+async def test_the_form_checks_the_filter_and_previews_as_you_type(
+    page: Page, hl: Running, receiver: Receiver
+) -> None:
+    """The filter is tried on recent events and the request is previewed while typing; the
+    scheme, template and batching chosen are what is saved."""
+    acme = await tenant_with_webhook(hl, receiver, "acme")
+    answer = await hl.client.post(
+        "/api/v1/event-types", json={"name": "order.filled", "examples": [{"amount": 150}]}
+    )
+    api.ok_object(answer, 201)
+    for amount in (50, 150, 500):
+        await api.send(hl.client, "order.filled", {"amount": amount}, acme["tenant"])
+    await sign_in(page, hl, ADMIN_KEY)
+    await page.goto(f"{hl.base_url}/ui/webhooks/{acme['webhook']}/edit")
+    form = page.locator("form[data-checks]")
+
+    async def typed(field: str, text: str) -> None:
+        """Type into a field and wait for the checks that follow."""
+        before = await form.get_attribute("data-checked") or "0"
+        await page.get_by_label(field, exact=True).fill(text)
+        await expect(form).not_to_have_attribute("data-checked", before)
+
+    await page.get_by_label("Event types").select_option(["order.filled"])
+    await typed("Payload filter", '{"data.amount": {"$gte": 100}}')
+    await expect(page.locator("#filter-summary")).to_have_text(
+        "2 of the last 3 events would be sent."
+    )
+    await expect(page.locator("#filter-trials li[data-matched=yes]")).to_have_count(2)
+    await typed("Payload filter", '{"data.amount": {"$between": 1}}')
+    await expect(page.locator("#filter-error")).to_contain_text("$between")
+
+    # The template field shows for the template format only.
+    await expect(page.get_by_label("Template", exact=True)).to_be_hidden()
+    await page.get_by_label("Format", exact=True).select_option("template")
+    await expect(page.get_by_label("Template", exact=True)).to_be_visible()
+    await typed("Template", '{"amount": {{ data.amount }}, "kind": "{{ event.type }}"}')
+    await expect(page.locator("#preview-body")).to_have_text(
+        '{"amount":150,"kind":"order.filled"}'  # compact, as every body is sent
+    )
+    await page.get_by_label("Signature scheme").select_option("github")
+    await expect(page.locator("#preview-headers")).to_contain_text("X-Hub-Signature-256: sha256=")
+
+    # What the preview shows verifies as GitHub's receivers check it, with the webhook's secret.
+    headers = dict(
+        line.split(": ", 1)
+        for line in (await page.locator("#preview-headers").inner_text()).splitlines()
+        if line
+    )
+    body = (await page.locator("#preview-body").inner_text()).encode()
+    expected = hmac.new(acme["secret"].encode(), body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["X-Hub-Signature-256"], "sha256=" + expected)
+
+    await page.get_by_label("Payload filter").fill('{"data.amount": {"$gte": 100}}')
+    await page.get_by_label("Events a batch").fill("10")
+    await page.get_by_label("Longest wait (ms)").fill("250")
+    await page.get_by_role("button", name="Save webhook").click()
+    await expect(page).to_have_url(f"{hl.base_url}/ui/webhooks/{acme['webhook']}")
+    hook = api.ok_object(await hl.client.get(f"/api/v1/webhooks/{acme['webhook']}"))
+    assert (hook["format"], hook["batch"], hook["signature"]["header"]) == (
+        "template",
+        {"max_events": 10, "max_wait_ms": 250},
+        "X-Hub-Signature-256",
+    )
+    assert await hl.node.service.webhooks.has_secret(acme["webhook"], acme["secret"])
 
 
 async def test_watch_a_delivery_fail_then_retry_it(

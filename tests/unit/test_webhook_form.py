@@ -3,15 +3,20 @@ and a field it cannot read named in the error."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from hookline import schemes
 from hookline.errors import InvalidInput
+from hookline.models import Batch, Webhook
 from hookline.ui.webhook_form import (
     WebhookFields,
+    parse_batch,
     parse_filter,
     parse_headers,
+    parse_object,
     parse_rate_limit,
 )
 
@@ -102,5 +107,115 @@ def test_an_update_sets_every_field_so_emptied_ones_are_removed() -> None:
         "headers": {},
         "rate_limit_per_minute": None,
         "format": "slack",
+        "template": None,
+        "format_options": None,
+        "signature": None,  # Standard Webhooks
+        "batch": None,
         "is_active": False,  # an unticked checkbox is not posted at all
     }
+
+
+@pytest.mark.parametrize(
+    ("choice", "custom", "signature"),
+    [
+        ("", "", None),
+        ("ed25519", "", {"preset": "ed25519"}),
+        ("github", "", {"preset": "github"}),
+        ("stripe", "", {"preset": "stripe"}),
+        ("shopify", "", {"preset": "shopify"}),
+        ("custom", '{"header": "X-Sig"}', {"header": "X-Sig"}),
+    ],
+)
+def test_the_chosen_scheme_becomes_the_apis_signature(
+    choice: str, custom: str, signature: dict[str, Any] | None
+) -> None:
+    fields = WebhookFields(url="https://example.com/in", signature=choice, signature_custom=custom)
+    assert fields.update().signature == signature
+
+
+def test_a_custom_scheme_needs_its_json() -> None:
+    with pytest.raises(InvalidInput, match="describe the custom scheme") as raised:
+        WebhookFields(url="https://example.com/in", signature="custom").update()
+    assert raised.value.loc == ("signature",)
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        None,
+        {"preset": "ed25519"},
+        {"preset": "github"},
+        {"preset": "stripe"},
+        {"preset": "shopify"},
+        {"preset": "github", "headers": {"X-Hub-Id": "{id}"}},  # a preset changed: custom
+        {"header": "X-Signature", "signed": "{timestamp}.{body}", "encoding": "base64"},
+    ],
+)
+def test_a_stored_scheme_shows_as_the_choice_that_saves_it_again(
+    signature: dict[str, Any] | None,
+) -> None:
+    """Read from a webhook and posted back unchanged, the form saves the same scheme."""
+    stored = schemes.expand(signature)
+    shown = WebhookFields.of(_webhook(signature=stored))
+    again = shown.update().signature
+    assert schemes.expand(again) == stored
+    assert (shown.signature == "custom") == (shown.signature_custom != "")
+
+
+def test_batching_is_both_fields_or_neither() -> None:
+    assert parse_batch("", "") is None
+    assert parse_batch("50", "") == {"max_events": 50}
+    assert parse_batch("50", "250") == {"max_events": 50, "max_wait_ms": 250}
+    with pytest.raises(InvalidInput, match="whole number") as raised:
+        parse_batch("", "soon")
+    assert raised.value.loc == ("batch", "max_wait_ms")
+    shown = WebhookFields.of(_webhook(batch=Batch(max_events=7, max_wait_ms=90)))
+    assert (shown.batch_max_events, shown.batch_max_wait_ms) == ("7", "90")
+    assert shown.update().batch == Batch(max_events=7, max_wait_ms=90)
+
+
+def test_a_template_keeps_its_whitespace_and_options_are_a_json_object() -> None:
+    posted = {
+        "url": ["https://example.com/in"],
+        "format": ["template"],
+        "template": ['{"t": "{{ event.type }}"}\r\n  '],
+        "format_options": ['{"subject": "hi"}'],
+    }
+    spec = WebhookFields.posted(posted).update()
+    assert (spec.template, spec.format_options) == (
+        '{"t": "{{ event.type }}"}\n  ',
+        {"subject": "hi"},
+    )
+    with pytest.raises(InvalidInput, match="JSON object") as raised:
+        parse_object("[1]", "format_options")
+    assert raised.value.loc == ("format_options",)
+
+
+def _webhook(**fields: Any) -> Webhook:
+    now = datetime.now(UTC)
+    return Webhook.model_validate(
+        {
+            "id": "wh_1",
+            "tenant_id": "ten_1",
+            "name": "",
+            "url": "https://example.com/in",
+            "description": "",
+            "event_types": [],
+            "filter": None,
+            "headers": {},
+            "format": "standard",
+            "is_active": True,
+            "disabled_reason": None,
+            "rate_limit_per_minute": None,
+            "max_in_flight": None,
+            "circuit_state": "closed",
+            "circuit_retry_at": None,
+            "created_at": now,
+            "updated_at": now,
+            "last_triggered_at": None,
+            "success_count": 0,
+            "failure_count": 0,
+            "consecutive_failures": 0,
+            **fields,
+        }
+    )

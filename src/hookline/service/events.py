@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
+from hookline import filters
 from hookline.ingest import Ingestor
 from hookline.models import (
     FIRST_PAGE,
@@ -19,6 +21,14 @@ from hookline.store import Database
 from hookline.store import deliveries as delivery_rows
 from hookline.store import events as event_rows
 from hookline.tracing import Tracing
+
+
+@dataclass(frozen=True, slots=True)
+class FilterTrial:
+    """An event, and whether a payload filter lets it through."""
+
+    event: Event
+    matched: bool
 
 
 class Events:
@@ -55,6 +65,27 @@ class Events:
     async def get(self, event_id: str, *, tenant: str | None) -> Event:
         async with self._db.read() as conn:
             return found(await event_rows.get(conn, event_id, tenant_id=tenant), "event", event_id)
+
+    async def try_filter(
+        self,
+        filter_doc: object,
+        *,
+        tenant: str | None,
+        event_types: list[str],
+        last: int = 20,
+    ) -> list[FilterTrial]:
+        """Which of the last `last` events of `event_types` (empty: any) a webhook of `tenant`
+        with this payload filter would get, newest first; an invalid filter raises
+        InvalidInput saying what to fix, as saving it would."""
+        checked = filters.validate(filter_doc)
+        async with self._db.read() as conn:
+            found_events = await event_rows.recent(
+                conn, tenant_id=tenant, event_types=event_types, limit=last
+            )
+        return [
+            FilterTrial(event, filters.matches(checked, envelope))
+            for event, envelope in found_events
+        ]
 
     async def list(
         self,

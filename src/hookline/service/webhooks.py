@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -120,6 +120,30 @@ NOT_NULL = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A new webhook's fields, each checked as `create` saves them."""
+
+    destination: DestinationURL
+    event_types: list[str]
+    headers: dict[str, str]
+    filter: dict[str, Any] | None
+    shape: formats.Spec
+    scheme: dict[str, Any] | None
+    secret: str
+    max_in_flight: int | None
+    timeout: float | None
+
+
+@dataclass(frozen=True)
+class DraftPreview:
+    """What a webhook not yet saved would send; `sample_secret`: signed with a stand-in for
+    the secret it will have (a new webhook's is made when it is created)."""
+
+    preview: Preview
+    sample_secret: bool
+
+
 class Webhooks:
     def __init__(
         self,
@@ -192,15 +216,11 @@ class Webhooks:
                 return formats.Sample(name, known.examples[0], example=True)
         return formats.Sample(event_types[0] if event_types else formats.GENERIC_SAMPLE_TYPE)
 
-    async def create(
-        self,
-        spec: WebhookCreate,
-        *,
-        tenant: str | None,
-        managed: tuple[ManagedBy, str] | None = None,
-    ) -> WebhookWithSecret:
-        """`managed`: (where it is declared, its key there), for hookline.reconcile only."""
-        tenant_id = _owner(spec.tenant_id, tenant)
+    async def _draft(
+        self, spec: WebhookCreate, tenant: str | None, context: formats.Context
+    ) -> Draft:
+        """Every field of a new webhook checked as it would be saved (raises InvalidInput
+        saying what to fix); its secret is the one sent, or a new one."""
         destination = self._check_url(spec.url, tenant)
         url = destination.url
         event_types = await self._check_event_types(spec.event_types)
@@ -213,7 +233,7 @@ class Webhooks:
             ),
             url,
             await self._sample(event_types),
-            formats.Context("wh_example", spec.name),
+            context,
         )
         batches.check(
             None if spec.batch is None else spec.batch.model_dump(),
@@ -222,9 +242,29 @@ class Webhooks:
             url=url,
         )
         scheme = schemes.expand(spec.signature)
-        secret = schemes.check_secret(scheme, spec.secret)
-        max_in_flight = self._check_max_in_flight(spec.max_in_flight)
-        timeout = self._check_timeout(spec.timeout)
+        return Draft(
+            destination=destination,
+            event_types=event_types,
+            headers=headers,
+            filter=payload_filter,
+            shape=shape,
+            scheme=scheme,
+            secret=schemes.check_secret(scheme, spec.secret),
+            max_in_flight=self._check_max_in_flight(spec.max_in_flight),
+            timeout=self._check_timeout(spec.timeout),
+        )
+
+    async def create(
+        self,
+        spec: WebhookCreate,
+        *,
+        tenant: str | None,
+        managed: tuple[ManagedBy, str] | None = None,
+    ) -> WebhookWithSecret:
+        """`managed`: (where it is declared, its key there), for hookline.reconcile only."""
+        tenant_id = _owner(spec.tenant_id, tenant)
+        draft = await self._draft(spec, tenant, formats.Context("wh_example", spec.name))
+        destination, shape = draft.destination, draft.shape
         at = self._clock()
         async with self._db.write() as conn:
             tenant_id = await resolve_tenant(conn, tenant_id)
@@ -244,19 +284,19 @@ class Webhooks:
                     "url": destination.masked,
                     "url_sealed": self._seal_url(destination),
                     "description": spec.description,
-                    "event_types": event_types,
-                    "filter": payload_filter,
-                    "headers": headers,
+                    "event_types": draft.event_types,
+                    "filter": draft.filter,
+                    "headers": draft.headers,
                     "format": shape.name,
                     "template": shape.template,
                     "format_options": None if shape.options is None else dict(shape.options),
-                    "signature": scheme,
+                    "signature": draft.scheme,
                     "retry_schedule": spec.retry_schedule,
-                    "timeout": timeout,
-                    "secret": self._vault.seal(secret),
+                    "timeout": draft.timeout,
+                    "secret": self._vault.seal(draft.secret),
                     "is_active": spec.is_active,
                     "rate_limit_per_minute": spec.rate_limit_per_minute,
-                    "max_in_flight": max_in_flight,
+                    "max_in_flight": draft.max_in_flight,
                     "batch": None if spec.batch is None else spec.batch.model_dump(),
                     "ordering": spec.ordering,
                     "fifo_on_failure": spec.fifo_on_failure,
@@ -266,7 +306,7 @@ class Webhooks:
                     "updated_at": at,
                 },
             )
-        return WebhookWithSecret(**created.model_dump(), secret=secret)
+        return WebhookWithSecret(**created.model_dump(), secret=draft.secret)
 
     async def get(self, webhook_id: str, *, tenant: str | None) -> Webhook:
         async with self._db.read() as conn:
@@ -565,6 +605,46 @@ class Webhooks:
         """The headers and exact body a delivery of this event would carry, built as a real
         delivery builds them (deliver.build_request), without sending or storing anything."""
         sealed = await self._sealed(webhook_id, tenant)
+        target = Target.open(sealed, self._clock(), self._vault)
+        return await self._preview(target, sealed.tenant_id, spec, batched=sealed.batch is not None)
+
+    async def preview_draft(
+        self,
+        spec: WebhookCreate,
+        example: WebhookPreview,
+        *,
+        tenant: str | None,
+        webhook_id: str | None = None,
+    ) -> DraftPreview:
+        """What a webhook saved as `spec` would send, checked as it would be saved, without
+        saving or sending anything: the dashboard's form previews with it. `webhook_id`: the
+        webhook being edited, whose secret signs while it fits the scheme."""
+        sealed = None if webhook_id is None else await self._sealed(webhook_id, tenant)
+        hook_id = webhook_id or "wh_preview"
+        tenant_id = sealed.tenant_id if sealed else tenant or spec.tenant_id or ""
+        draft = await self._draft(spec, tenant, formats.Context(hook_id, spec.name, tenant_id))
+        secret = draft.secret
+        if sealed is not None and schemes.fits(draft.scheme, self._vault.open(sealed.secret)):
+            secret = self._vault.open(sealed.secret)
+        url = draft.destination.url
+        if sealed is not None and sealed.url_sealed and spec.url == sealed.url:
+            url = self._vault.open(sealed.url_sealed)  # shown masked, kept as it is
+        target = Target(
+            webhook_id=hook_id,
+            url=url,
+            keys=(schemes.key(draft.scheme, secret),),
+            headers=draft.headers,
+            format=draft.shape,
+            context=formats.Context(hook_id, spec.name, tenant_id),
+            scheme=draft.scheme,
+        )
+        preview = await self._preview(target, tenant_id, example, batched=spec.batch is not None)
+        kept = sealed is not None and secret == self._vault.open(sealed.secret)
+        return DraftPreview(preview, sample_secret=not kept)
+
+    async def _preview(
+        self, target: Target, tenant_id: str, spec: WebhookPreview, *, batched: bool
+    ) -> Preview:
         data = spec.data
         if data is None:
             known = await self._catalog.require(spec.event_type)
@@ -576,7 +656,10 @@ class Webhooks:
                 )
             data = known.examples[0]
         event, _ = await self._ingestor.prepare(spec.event_type, data)
-        request = prepare(self._one_shot(sealed, event, "dlv_preview"), event.created_at)
+        job = one_shot(
+            event, target, delivery_id="dlv_preview", tenant_id=tenant_id, batched=batched
+        )
+        request = prepare(job, event.created_at)
         if isinstance(request, Failure):
             raise InvalidInput(request.error, loc=("data",))
         return Preview(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import orjson
 from sqlalchemy import delete, exists, func, insert, or_, select, update
@@ -66,6 +67,21 @@ async def page(
     if event_type is not None:
         query = query.where(events.c.type == event_type)
     return await fetch_page(conn, query, events.c.id, paging=paging, convert=to_event)
+
+
+async def recent(
+    conn: AsyncConnection, *, tenant_id: str | None, event_types: list[str], limit: int
+) -> list[tuple[Event, dict[str, Any]]]:
+    """The newest events a webhook of `tenant_id` is offered (its tenant's and broadcasts;
+    None: every tenant's), of `event_types` (empty: every type), newest first, each with the
+    envelope filters match against."""
+    query = select(*RECORD_COLUMNS).where(_REAL)
+    if tenant_id is not None:
+        query = query.where(or_(events.c.tenant_id == tenant_id, events.c.tenant_id.is_(None)))
+    if event_types:
+        query = query.where(events.c.type.in_(event_types))
+    rows = await conn.execute(query.order_by(events.c.id.desc()).limit(limit))
+    return [(to_event(row), orjson.loads(row.payload)) for row in rows]
 
 
 async def by_idempotency_keys(conn: AsyncConnection, keys: set[str]) -> dict[str, KeyedEvent]:
