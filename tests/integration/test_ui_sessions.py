@@ -270,3 +270,35 @@ async def test_a_tenant_sees_its_own_events_and_no_tenants_page(
         f"/ui/tenants/{acme['id']}/portal", data={"csrf": csrf_of(listed.text)}
     )
     assert forged.status_code == 404  # a tenant makes no links here
+
+
+async def test_the_overview_lists_the_sessions_own_troubled_webhooks(
+    hl: Running, browser: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    """Failing and disabled webhooks are read for the session's tenant, and the queue, which
+    is the installation's, is an admin's only."""
+    hooks = {}
+    for name in ("acme", "globex"):
+        tenant = await api.tenant(hl.client, name)
+        hooks[name] = (
+            tenant,
+            await api.webhook(
+                hl.client, tenant["id"], receiver.url(f"/{name}"), name=f"{name}-off"
+            ),
+        )
+        answer = await hl.client.patch(
+            f"/api/v1/webhooks/{hooks[name][1]['id']}", json={"is_active": False}
+        )
+        api.ok_object(answer)
+    key = api.ok_object(await hl.client.post(f"/api/v1/tenants/{hooks['acme'][0]['id']}/keys"), 201)
+    await sign_in(browser, key["key"])
+    mine = (await browser.get("/ui/")).text
+    assert "Disabled webhooks (1)" in mine
+    assert "acme-off" in mine
+    assert "globex-off" not in mine
+    assert "Queue: due" not in mine
+    async with httpx.AsyncClient(base_url=hl.base_url) as admin:
+        await sign_in(admin, ADMIN_KEY)
+        every = (await admin.get("/ui/")).text
+    assert "Disabled webhooks (2)" in every
+    assert "Queue: due" in every

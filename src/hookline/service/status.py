@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from hookline.clock import Clock, system_clock
-from hookline.models import InstallationStatus, QueueStatus, WorkerSeen
+from hookline.models import InstallationStatus, QueueStatus, TroubledWebhook, WorkerSeen
 from hookline.store import Database
 from hookline.store import gauges as gauge_rows
 from hookline.store import queue as queue_rows
@@ -34,16 +35,9 @@ class Status:
             failing = await queue_rows.failing(conn)
             disabled = await queue_rows.disabled(conn)
             beats = await worker_rows.seen_since(conn, now - WORKERS_SHOWN_FOR)
-        oldest = depth.oldest_due_at
         return InstallationStatus(
             at=datetime.fromtimestamp(now, UTC),
-            queue=QueueStatus(
-                due=depth.due,
-                in_flight=depth.in_flight,
-                scheduled=depth.scheduled,
-                oldest_due_at=_instant(oldest),
-                oldest_due_age_s=None if oldest is None else round(max(0.0, now - oldest), 3),
-            ),
+            queue=_queue(depth, now),
             failing_webhooks=failing,
             disabled_webhooks=disabled,
             workers=[
@@ -59,3 +53,35 @@ class Status:
                 for beat in beats
             ],
         )
+
+    async def troubled(self, *, tenant: str | None, limit: int) -> Troubled:
+        """A tenant's (None: every tenant's) failing and disabled webhooks, at most `limit`
+        of each, as `now` lists them."""
+        async with self._db.read() as conn:
+            return Troubled(
+                failing=await queue_rows.failing(conn, tenant_id=tenant, limit=limit),
+                disabled=await queue_rows.disabled(conn, tenant_id=tenant, limit=limit),
+            )
+
+    async def queue(self) -> QueueStatus:
+        """How many deliveries wait, as `now` shows it."""
+        now = self._clock()
+        async with self._db.read() as conn:
+            return _queue(await gauge_rows.queue(conn, now), now)
+
+
+@dataclass(frozen=True)
+class Troubled:
+    failing: list[TroubledWebhook]
+    disabled: list[TroubledWebhook]
+
+
+def _queue(depth: gauge_rows.Queue, now: float) -> QueueStatus:
+    oldest = depth.oldest_due_at
+    return QueueStatus(
+        due=depth.due,
+        in_flight=depth.in_flight,
+        scheduled=depth.scheduled,
+        oldest_due_at=_instant(oldest),
+        oldest_due_age_s=None if oldest is None else round(max(0.0, now - oldest), 3),
+    )

@@ -3,7 +3,9 @@ them. (How many deliveries wait is store/gauges.py's `queue`, shared with the me
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.models import TroubledWebhook
@@ -17,9 +19,11 @@ def _trouble(row: AnyRow) -> TroubledWebhook:
     return TroubledWebhook.model_validate(dict(row._mapping))
 
 
-async def failing(conn: AsyncConnection) -> list[TroubledWebhook]:
-    """Active webhooks whose circuit is not closed or whose last attempts failed, the longest
-    failing first."""
+async def failing(
+    conn: AsyncConnection, *, tenant_id: str | None = None, limit: int | None = None
+) -> list[TroubledWebhook]:
+    """Active webhooks (of `tenant_id`; None: every tenant's) whose circuit is not closed or
+    whose last attempts failed, the longest failing first."""
     stmt = (
         select(*_TROUBLE_COLUMNS)
         .where(
@@ -28,14 +32,27 @@ async def failing(conn: AsyncConnection) -> list[TroubledWebhook]:
         )
         .order_by(webhooks.c.consecutive_failures.desc(), webhooks.c.id)
     )
-    return [_trouble(row) for row in await conn.execute(stmt)]
+    return await _troubled(conn, stmt, tenant_id, limit)
 
 
-async def disabled(conn: AsyncConnection) -> list[TroubledWebhook]:
-    """Webhooks that are switched off (by hand, a 410, or too many failures), newest first."""
+async def disabled(
+    conn: AsyncConnection, *, tenant_id: str | None = None, limit: int | None = None
+) -> list[TroubledWebhook]:
+    """Webhooks (of `tenant_id`; None: every tenant's) that are switched off (by hand, a 410,
+    or too many failures), newest first."""
     stmt = (
         select(*_TROUBLE_COLUMNS)
         .where(webhooks.c.is_active == False)  # noqa: E712
         .order_by(webhooks.c.disabled_at.desc(), webhooks.c.id)
     )
+    return await _troubled(conn, stmt, tenant_id, limit)
+
+
+async def _troubled(
+    conn: AsyncConnection, stmt: Select[Any], tenant_id: str | None, limit: int | None
+) -> list[TroubledWebhook]:
+    if tenant_id is not None:
+        stmt = stmt.where(webhooks.c.tenant_id == tenant_id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
     return [_trouble(row) for row in await conn.execute(stmt)]

@@ -252,6 +252,9 @@ async def brand_css(request: Request) -> Response:
 # --- pages ----------------------------------------------------------------------------------
 
 
+TROUBLE_SHOWN = 50  # failing and disabled webhooks the overview lists, the worst first
+
+
 @router.get("/")
 async def overview(request: Request) -> Response:
     node = node_of(request)
@@ -261,9 +264,7 @@ async def overview(request: Request) -> Response:
     hour = await stats.timeline(window=3600, buckets=60, tenant=tenant)
     day = await stats.timeline(window=DAY, buckets=96, tenant=tenant)
     totals = await stats.totals("24h", tenant=tenant)
-    status = await node.service.status.now(heartbeat_interval=node.settings.heartbeat_interval)
-    failing = [w for w in status.failing_webhooks if tenant in (None, w.tenant_id)]
-    disabled = [w for w in status.disabled_webhooks if tenant in (None, w.tenant_id)]
+    troubled = await node.service.status.troubled(tenant=tenant, limit=TROUBLE_SHOWN)
     return page(
         "overview.html",
         node.settings,
@@ -273,10 +274,11 @@ async def overview(request: Request) -> Response:
         hour=hour,
         day=day,
         totals=totals,
-        queue=status.queue if tenant is None else None,
-        failing=failing,
-        disabled=disabled,
-        open_circuits=[w for w in failing if w.circuit_state != "closed"],
+        queue=await node.service.status.queue() if tenant is None else None,
+        failing=troubled.failing,
+        disabled=troubled.disabled,
+        open_circuits=[w for w in troubled.failing if w.circuit_state != "closed"],
+        shown=TROUBLE_SHOWN,
     )
 
 
