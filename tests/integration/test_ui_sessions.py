@@ -302,3 +302,31 @@ async def test_the_overview_lists_the_sessions_own_troubled_webhooks(
         every = (await admin.get("/ui/")).text
     assert "Disabled webhooks (2)" in every
     assert "Queue: due" in every
+
+
+async def test_a_lists_pages_keep_its_filters(
+    hl: Running, browser: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    """The pager's links carry the list's filters: page 2 of a search is page 2 of the same
+    search."""
+    tenant = await api.tenant(hl.client)
+    await api.event_type(hl.client, "order.filled")
+    await api.event_type(hl.client, "price.above")
+    for n in range(51):
+        await api.send(hl.client, "order.filled", {"n": n}, tenant["id"])
+    await api.send(hl.client, "price.above", {"n": 0}, tenant["id"])
+    for n in range(52):
+        await api.webhook(hl.client, tenant["id"], receiver.url(f"/{n}"), name=f"hook-{n}")
+    await api.webhook(hl.client, tenant["id"], receiver.url("/other"), name="other")
+    await sign_in(browser, ADMIN_KEY)
+    for path, params, said, rows in (
+        ("/ui/events", {"event_type": "order.filled"}, "(51 events)", 1),
+        ("/ui/webhooks", {"q": "hook-", "status": "active"}, "(52 webhooks)", 2),
+    ):
+        first = await browser.get(path, params=params)
+        assert f"Page 1 of 2 {said}" in first.text
+        found = re.search(r'<a href="\?([^"]+)">Next</a>', first.text)
+        assert found is not None
+        second = await browser.get(f"{path}?{found.group(1).replace('&amp;', '&')}")
+        assert f"Page 2 of 2 {said}" in second.text
+        assert second.text.count("<tr") - 1 == rows  # the header row, then the rest
