@@ -72,8 +72,11 @@ async def main() -> None:
     try:
         async with httpx.AsyncClient(base_url=base, headers=headers) as api:
             tenant = (await api.post("/api/v1/tenants", json={"name": "Acme Trading"})).json()
-            for name in ("order.filled", "price.above"):
-                await api.post("/api/v1/event-types", json={"name": name})
+            for name, example in (
+                ("order.filled", {"symbol": "BTCUSDT", "n": 1, "amount": 2500}),
+                ("price.above", {"symbol": "ETHUSDT", "n": 1, "price": 4100.5}),
+            ):
+                await api.post("/api/v1/event-types", json={"name": name, "examples": [example]})
             hooks = [
                 (
                     await api.post(
@@ -92,7 +95,11 @@ async def main() -> None:
                 for kind in ("order.filled", "price.above"):
                     await api.post(
                         "/api/v1/events",
-                        json={"type": kind, "tenant_id": tenant["id"], "data": {"n": n}},
+                        json={
+                            "type": kind,
+                            "tenant_id": tenant["id"],
+                            "data": {"n": n, "amount": 250 * n},
+                        },
                     )
             await asyncio.sleep(2)  # the failing webhook's retries run out
             portal = (
@@ -109,6 +116,13 @@ async def main() -> None:
             await shoot(page, f"{base}/ui/", "overview")
             await shoot(page, f"{base}/ui/webhooks", "webhooks")
             await shoot(page, f"{base}/ui/webhooks/new", "webhook-new")
+            await page.goto(f"{base}/ui/webhooks/{hooks[0]['id']}/edit")
+            await page.get_by_label("Signature scheme").select_option("github")
+            await page.get_by_label("Payload filter").fill('{"data.amount": {"$gte": 1500}}')
+            await page.wait_for_selector("form[data-checked]")
+            await page.wait_for_selector("#filter-summary")
+            await page.screenshot(path=str(OUT / "webhook-edit.png"), full_page=True)
+            print("docs/ui/webhook-edit.png")
             await shoot(page, f"{base}/ui/webhooks/{hooks[1]['id']}", "webhook")
             await page.get_by_role("link").filter(has_text="dlv_").first.click()
             await page.screenshot(path=str(OUT / "delivery.png"), full_page=True)

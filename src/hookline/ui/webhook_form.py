@@ -19,11 +19,12 @@ FORMATS: tuple[str, ...] = get_args(WebhookFormat)
 CUSTOM = "custom"
 # The signature schemes the form offers: "" is Standard Webhooks (HMAC), then ed25519 (v1a),
 # the presets, and a custom scheme written as JSON.
+PRESET_NAMES = {"github": "GitHub", "stripe": "Stripe", "shopify": "Shopify"}
 SCHEMES: tuple[tuple[str, str], ...] = (
     ("", "Standard Webhooks (HMAC-SHA256)"),
     (schemes.ED25519, "Standard Webhooks v1a (ed25519)"),
     *(
-        (name, f"{name.capitalize()} style ({fields['header']})")
+        (name, f"{PRESET_NAMES.get(name, name)} style ({fields['header']})")
         for name, fields in schemes.PRESETS.items()
     ),
     (CUSTOM, "Custom HMAC scheme"),
