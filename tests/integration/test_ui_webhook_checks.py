@@ -153,3 +153,23 @@ async def test_checks_need_the_forms_token_and_a_session_that_may_change_things(
         refused = await portal.post(CHECKS, data={"csrf": csrf_of(page.text)}, headers=held)
     assert refused.status_code == 403
     assert "read-only" in refused.text
+
+
+async def test_a_masked_url_sent_back_previews_with_its_credentials(sqlite_url: str) -> None:
+    """Editing a broker webhook, its URL is shown masked; the preview of the form as it stands
+    is of the webhook as it is (its credentials kept), not a refusal of the masked URL."""
+    settings = make_settings(sqlite_url, destinations=("http", "https", "redis"))
+    async with running(settings) as app, httpx.AsyncClient(base_url=app.base_url) as browser:
+        await catalog(app)
+        tenant = await api.tenant(app.client)
+        url = "redis://:s3cret@127.0.0.1:6379/0?channel=alerts"
+        hook = await api.webhook(app.client, tenant["id"], url)
+        assert "s3cret" not in hook["url"]
+        await sign_in(browser, ADMIN_KEY)
+        token = csrf_of((await browser.get(f"/ui/webhooks/{hook['id']}/edit")).text)
+        form = {"csrf": token, "webhook_id": hook["id"], "url": hook["url"], "format": "standard"}
+        answer = await browser.post(CHECKS, params={"fragment": "1"}, data=form)
+    assert "preview-errors" not in answer.text
+    payload = json.loads(block(answer.text, "preview-body"))
+    assert payload["data"] == {"amount": 150}
+    assert "s3cret" not in answer.text

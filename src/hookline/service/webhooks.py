@@ -622,16 +622,16 @@ class Webhooks:
         sealed = None if webhook_id is None else await self._sealed(webhook_id, tenant)
         hook_id = webhook_id or "wh_preview"
         tenant_id = sealed.tenant_id if sealed else tenant or spec.tenant_id or ""
+        if sealed is not None and sealed.url_sealed and spec.url == sealed.url:
+            # shown masked and sent back unchanged: the URL with its credentials, kept
+            spec = spec.model_copy(update={"url": self._vault.open(sealed.url_sealed)})
         draft = await self._draft(spec, tenant, formats.Context(hook_id, spec.name, tenant_id))
         secret = draft.secret
         if sealed is not None and schemes.fits(draft.scheme, self._vault.open(sealed.secret)):
             secret = self._vault.open(sealed.secret)
-        url = draft.destination.url
-        if sealed is not None and sealed.url_sealed and spec.url == sealed.url:
-            url = self._vault.open(sealed.url_sealed)  # shown masked, kept as it is
         target = Target(
             webhook_id=hook_id,
-            url=url,
+            url=draft.destination.url,
             keys=(schemes.key(draft.scheme, secret),),
             headers=draft.headers,
             format=draft.shape,

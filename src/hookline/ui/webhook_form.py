@@ -118,7 +118,9 @@ class WebhookFields:
             "headers": parse_headers(self.headers),
             "rate_limit_per_minute": parse_rate_limit(self.rate_limit),
             "template": self.template if self.template.strip() else None,
-            "format_options": parse_object(self.format_options, "format_options"),
+            "format_options": parse_object(
+                self.format_options, "format_options", example='{"chat_id": "-100123"}'
+            ),
             "signature": self.scheme(),
             "batch": parse_batch(self.batch_max_events, self.batch_max_wait_ms),
         }
@@ -131,7 +133,9 @@ class WebhookFields:
         if not self.signature:
             return None
         if self.signature == CUSTOM:
-            custom = parse_object(self.signature_custom, "signature")
+            custom = parse_object(
+                self.signature_custom, "signature", example='{"header": "X-Signature"}'
+            )
             if custom is None:
                 raise InvalidInput(
                     'signature: describe the custom scheme as JSON, e.g. {"header": '
@@ -155,25 +159,10 @@ class WebhookFields:
 
 def parse_filter(text: str) -> dict[str, Any] | None:
     """A payload filter as JSON (docs/filters.md), or nothing when empty."""
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise InvalidInput(
-            f"the filter is not JSON ({exc.args[0]}): write an object such as "
-            '{"data.amount": {"$gte": 100}}, or leave it empty',
-            loc=("filter",),
-        ) from exc
-    if not isinstance(value, dict):
-        raise InvalidInput(
-            'the filter must be a JSON object such as {"data.amount": {"$gte": 100}}',
-            loc=("filter",),
-        )
-    return value
+    return parse_object(text, "filter", example='{"data.amount": {"$gte": 100}}')
 
 
-def parse_object(text: str, field_name: str) -> dict[str, Any] | None:
+def parse_object(text: str, field_name: str, *, example: str = "{...}") -> dict[str, Any] | None:
     """A JSON object typed into a field, or nothing when empty."""
     if not text:
         return None
@@ -181,11 +170,14 @@ def parse_object(text: str, field_name: str) -> dict[str, Any] | None:
         value = json.loads(text)
     except ValueError as exc:
         raise InvalidInput(
-            f"{field_name} is not JSON ({exc.args[0]}): write a JSON object, or leave it empty",
+            f"the {field_name} is not JSON ({exc.args[0]}): write an object such as "
+            f"{example}, or leave it empty",
             loc=(field_name,),
         ) from exc
     if not isinstance(value, dict):
-        raise InvalidInput(f"{field_name} must be a JSON object", loc=(field_name,))
+        raise InvalidInput(
+            f"the {field_name} must be a JSON object such as {example}", loc=(field_name,)
+        )
     return value
 
 
