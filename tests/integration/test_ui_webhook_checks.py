@@ -173,3 +173,19 @@ async def test_a_masked_url_sent_back_previews_with_its_credentials(sqlite_url: 
     payload = json.loads(block(answer.text, "preview-body"))
     assert payload["data"] == {"amount": 150}
     assert "s3cret" not in answer.text
+
+
+async def test_a_url_the_key_may_not_use_is_said_where_the_preview_would_be(
+    sqlite_url: str,
+) -> None:
+    settings = make_settings(sqlite_url, destinations=("http", "https", "redis"))
+    async with running(settings) as app, httpx.AsyncClient(base_url=app.base_url) as browser:
+        await catalog(app)
+        tenant = await api.tenant(app.client)
+        key = api.ok_object(await app.client.post(f"/api/v1/tenants/{tenant['id']}/keys"), 201)
+        await sign_in(browser, key["key"])
+        token = csrf_of((await browser.get("/ui/webhooks/new")).text)
+        form = {"csrf": token, "url": "redis://127.0.0.1:6379/0?channel=alerts"}
+        answer = await browser.post(CHECKS, data=form)
+    assert answer.status_code == 200
+    assert "admin key" in block(answer.text, "preview-errors")

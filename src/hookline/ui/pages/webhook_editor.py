@@ -23,6 +23,7 @@ from hookline.service.webhooks import DraftPreview
 from hookline.ui import snippets
 from hookline.ui.access import check_form, current, node_of
 from hookline.ui.pages.routing import (
+    form_errors,
     form_value,
     new_router,
     refused,
@@ -178,8 +179,8 @@ async def _checks(
             tenant=session.tenant_id,
             webhook_id=webhook.id if webhook else None,
         )
-    except (ValidationError, HooklineError) as exc:
-        return replace(checks, preview_errors=refused(exc))
+    except (ValidationError, HooklineError) as exc:  # a URL this key may not use, too
+        return replace(checks, preview_errors=form_errors(exc))
     return replace(checks, preview=shown)
 
 
