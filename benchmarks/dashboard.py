@@ -44,7 +44,9 @@ async def seed(node: Hookline, *, webhooks: int, total: int, days: float) -> Non
     over the last `days` days, written in time order as a running hookline writes them: 95%
     succeeded at the first attempt, 5% finally failed."""
     service = node.service
-    await service.event_types.create(EventTypeCreate(name="price.above"))
+    await service.event_types.create(
+        EventTypeCreate(name="price.above", examples=[{"symbol": "BTC", "price": 101_250.5}])
+    )
     hooks: list[tuple[str, str]] = []
     tenants = [await service.tenants.create(TenantCreate(name=f"Tenant {n}")) for n in range(10)]
     for n in range(webhooks):
@@ -138,7 +140,8 @@ async def measure(node: Hookline, repeat: int) -> dict[str, dict[str, float]]:
         ),
         "overview: latency and totals, 24 h": lambda: service.stats.totals("24h", tenant=None),
         "statistics: every webhook, 24 h": lambda: service.stats.since("24h", tenant=None),
-        "overview: queue and troubled webhooks": lambda: service.status.now(heartbeat_interval=10),
+        "overview: queue": lambda: service.status.queue(),
+        "overview: troubled webhooks": lambda: service.status.troubled(tenant=None, limit=50),
         "webhooks: a page of webhooks": lambda: service.webhooks.list(
             tenant=None, paging=FIRST_PAGE
         ),
@@ -152,6 +155,9 @@ async def measure(node: Hookline, repeat: int) -> dict[str, dict[str, float]]:
         "webhook: a page of its deliveries": lambda: service.deliveries.for_webhook(
             some, tenant=None, paging=FIRST_PAGE
         ),
+        "form: a filter on the last 20 events": lambda: service.events.try_filter(
+            {"data.symbol": "BTC"}, tenant=None, event_types=["price.above"]
+        ),
     }
     return {name: await timed(probe, repeat) for name, probe in probes.items()}
 
@@ -159,7 +165,11 @@ async def measure(node: Hookline, repeat: int) -> dict[str, dict[str, float]]:
 async def measure_pages(node: Hookline, repeat: int) -> dict[str, dict[str, float]]:
     """Each page whole, as a browser gets it: signed in with the admin key, through the app
     (in this process: the time is hookline's, not a network's)."""
-    some = (await node.service.webhooks.list(tenant=None, paging=FIRST_PAGE)).data[0].id
+    hook = (await node.service.webhooks.list(tenant=None, paging=FIRST_PAGE)).data[0]
+    some = hook.id
+    delivery = (
+        await node.service.deliveries.for_webhook(some, tenant=None, paging=FIRST_PAGE)
+    ).data[0]
     transport = httpx.ASGITransport(app=create_app(node, manage_node=False))
     async with httpx.AsyncClient(transport=transport, base_url="http://dash") as client:
         form = await client.get("/ui/login")
@@ -172,6 +182,9 @@ async def measure_pages(node: Hookline, repeat: int) -> dict[str, dict[str, floa
             ("page /ui/ (overview)", "/ui/"),
             ("page /ui/webhooks", "/ui/webhooks"),
             ("page /ui/webhooks/{id}", f"/ui/webhooks/{some}"),
+            ("page /ui/webhooks/{id}/edit (with its checks)", f"/ui/webhooks/{some}/edit"),
+            ("page /ui/deliveries/{id}", f"/ui/deliveries/{delivery.id}"),
+            ("page /ui/events", "/ui/events"),
         ):
 
             async def get(path: str = path) -> None:
@@ -179,7 +192,27 @@ async def measure_pages(node: Hookline, repeat: int) -> dict[str, dict[str, floa
                 assert answer.status_code == 200, answer.text
 
             results[name] = await timed(get, repeat)
+        fields = {
+            "csrf": _csrf((await client.get("/ui/")).text),
+            "webhook_id": some,
+            "url": hook.url,
+            "format": "standard",
+            "filter": '{"data.symbol": "BTC"}',
+            "event_types": "price.above",
+        }
+
+        async def check() -> None:
+            answer = await client.post("/ui/webhooks/checks?fragment=1", data=fields)
+            assert "preview-body" in answer.text, answer.text
+
+        results["form checks as you type (POST /ui/webhooks/checks)"] = await timed(check, repeat)
     return results
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" (?:value|content)="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
